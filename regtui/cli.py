@@ -1,0 +1,235 @@
+"""The regtui command line. Thin: parse, hand over, print. Torch is imported only to train."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from regtui import config as config_module
+from regtui import presets as presets_module
+from regtui.config import ConfigError
+from regtui.store import RunDirError, default_runs_dir, find_run, list_runs
+
+app = typer.Typer(
+    add_completion=False,
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    help="regtui: a terminal training monitor and regularization lab for PyTorch.",
+)
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+EXIT_BY_STATUS = {"completed": 0, "stopped": 0, "failed": EXIT_FAILED,
+                  "diverged": EXIT_FAILED, "interrupted": EXIT_INTERRUPTED}
+
+# Piped output is not wrapped at 80 columns: lines stay whole for grep and logs.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    """Print one clear line to stderr; raise the returned Exit."""
+    err.print(f"[bold red]regtui:[/] {message}", markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    """Pick presets, train, and watch live curves and alerts in the terminal."""
+    if ctx.invoked_subcommand is None:
+        out.print(ctx.get_help())
+
+
+# ---------------------------------------------------------------- run
+
+# flag name -> (section, key)
+FLAG_KEYS = {
+    "dataset": ("data", "dataset"),
+    "data-dir": ("data", "data_dir"),
+    "download": ("data", "download"),
+    "model": ("model", "name"),
+    "pretrained": ("model", "pretrained"),
+    "epochs": ("train", "epochs"),
+    "batch-size": ("train", "batch_size"),
+    "lr": ("train", "lr"),
+    "device": ("train", "device"),
+    "seed": ("train", "seed"),
+}
+
+
+def flag_layer(flags: dict[str, Any]) -> config_module.Layer:
+    """The explicit flags as a checked layer; an error names the flag."""
+    layer: config_module.Layer = {}
+    for flag, value in flags.items():
+        if value is None or value is False:
+            continue
+        section, key = FLAG_KEYS[flag]
+        checked = config_module.check_value(section, key, value, f"--{flag} {value}")
+        layer.setdefault(section, {})[key] = checked
+    return layer
+
+
+def _install_signal_handlers(control) -> None:
+    """First Ctrl-C (or SIGTERM) ends the run cleanly at the next step; a second one forces."""
+    def handler(signum, frame):
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.stop("interrupted")
+        err.print("[yellow]stopping after the current step (Ctrl-C again to force)[/]")
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+@app.command()
+def run(
+    preset: list[str] = typer.Option([], "--preset", "-p", help="Preset name or path; repeat to compose (left to right)."),
+    dataset: Optional[str] = typer.Option(None, help="digits, mnist, fashion-mnist, cifar10, cifar100 or imagefolder."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Where datasets are (imagefolder: the class-folder root)."),
+    download: bool = typer.Option(False, "--download", help="Fetch torchvision datasets / pretrained weights."),
+    model: Optional[str] = typer.Option(None, help="mlp, cnn or resnet18."),
+    pretrained: bool = typer.Option(False, "--pretrained", help="resnet18: start from ImageNet weights."),
+    epochs: Optional[int] = typer.Option(None, help="Number of epochs."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Samples per step."),
+    lr: Optional[float] = typer.Option(None, help="Learning rate."),
+    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N or mps."),
+    seed: Optional[int] = typer.Option(None, help="Seed for weights, shuffling and augmentation."),
+    set_: list[str] = typer.Option([], "--set", help="section.key=value (TOML value or bare word); repeatable."),
+    config: Optional[Path] = typer.Option(None, "--config", help="A config.toml to start from (runs/<id>/config.toml repeats a run)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run directory."),
+    runs_dir: Path = typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help="Where runs are kept [default: ./runs]."),
+    name: Optional[str] = typer.Option(None, help="Label in the run id instead of the preset names."),
+    headless: bool = typer.Option(False, "--headless", help="Print to the console instead of opening the monitor."),
+) -> None:
+    """Train a model with the given presets and settings; every run is kept in the runs dir."""
+    runs_dir = runs_dir or default_runs_dir()
+    flags = {"dataset": dataset, "data-dir": data_dir, "download": download, "model": model,
+             "pretrained": pretrained, "epochs": epochs, "batch-size": batch_size, "lr": lr,
+             "device": device, "seed": seed}
+    if resume is not None:
+        _resume(resume, runs_dir, preset, set_, config, flags)
+        return
+    try:
+        resolved = presets_module.resolve(preset, set_, flag_layer(flags), config)
+    except ConfigError as error:
+        raise fail(str(error))
+    _train(lambda **kw: _start(resolved, runs_dir, name, **kw))
+
+
+def _start(resolved, runs_dir: Path, name: Optional[str], **kwargs):
+    from regtui import train
+
+    return train.start(resolved, runs_dir, name=name, **kwargs)
+
+
+def _resume(run_ref: Path, runs_dir: Path, preset, set_, config, flags) -> None:
+    allowed = {"epochs", "device"}
+    extra = [f"--{k}" for k, v in flags.items() if v not in (None, False) and k not in allowed]
+    if preset or set_ or config or extra:
+        given = ", ".join(extra + (["--preset"] if preset else []) + (["--set"] if set_ else [])
+                          + (["--config"] if config else []))
+        raise fail(f"--resume continues a run with its own config; {given} cannot be "
+                   "combined with it (accepted: --epochs, --device)")
+    try:
+        run_dir = find_run(runs_dir, str(run_ref))
+        flag_layer({k: flags[k] for k in allowed})
+    except (RunDirError, ConfigError) as error:
+        raise fail(str(error))
+
+    def go(**kwargs):
+        from regtui import train
+
+        return train.resume(run_dir, epochs=flags["epochs"], device=flags["device"], **kwargs)
+
+    _train(go)
+
+
+def _train(launch) -> None:
+    """Run headless with a console view; map the outcome to the exit status."""
+    from regtui.console import ConsoleView
+    from regtui.control import Control
+    from regtui.train import RunDirError as TrainRunDirError
+    from regtui.train import SetupError
+
+    control = Control()
+    view = ConsoleView(out)
+    _install_signal_handlers(control)
+    try:
+        run_dir, finished = launch(listeners=[view], control=control)
+    except (SetupError, TrainRunDirError, ConfigError) as error:
+        raise fail(str(error))
+    finally:
+        view.close()
+    out.print(f"run directory: {run_dir}")
+    raise typer.Exit(EXIT_BY_STATUS.get(finished.status, EXIT_FAILED))
+
+
+# ---------------------------------------------------------------- presets
+
+@app.command("presets")
+def presets_command(
+    name: Optional[str] = typer.Argument(None, help="Show one preset in full."),
+) -> None:
+    """List the presets, or show one: its description and the settings it changes."""
+    try:
+        if name:
+            _show_preset(presets_module.load(name))
+            return
+        table = Table("name", "group", "description", box=None, pad_edge=False)
+        for preset in presets_module.available():
+            table.add_row(f"[bold]{preset.name}[/]" + ("" if preset.builtin else " (user)"),
+                          preset.group, preset.summary)
+        out.print(table)
+        out.print("\nCompose left to right: regtui run --preset he --preset dropout. "
+                  "`regtui presets NAME` shows one in full.")
+    except ConfigError as error:
+        raise fail(str(error))
+
+
+def _show_preset(preset: presets_module.Preset) -> None:
+    out.print(f"[bold]{preset.name}[/]  ({preset.group}; {preset.path})\n")
+    out.print(preset.description + "\n")
+    out.print(presets_module.settings_toml(preset), markup=False)
+
+
+# ---------------------------------------------------------------- runs
+
+@app.command("runs")
+def runs_command(
+    runs_dir: Path = typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help="Where runs are kept [default: ./runs]."),
+) -> None:
+    """List the runs: id, presets, status, epochs, best val acc."""
+    from regtui.console import STATUS_STYLE, fmt
+
+    runs_dir = runs_dir or default_runs_dir()
+    records = list_runs(runs_dir)
+    if not records:
+        out.print(f"no runs in {runs_dir}; start one with: regtui run --preset dropout")
+        return
+    table = Table("id", "presets", "data / model", "status", "epochs", "best val acc",
+                  "test acc", "started", box=None, pad_edge=False)
+    for record in records:
+        s = record.summary
+        started = datetime.fromtimestamp(s["started"]).strftime("%Y-%m-%d %H:%M") \
+            if s["started"] else "-"
+        style = STATUS_STYLE.get(s["status"], "")
+        table.add_row(record.run_id, ", ".join(s["presets"]) or "-",
+                      f"{s['dataset'] or '-'} / {s['model'] or '-'}",
+                      f"[{style}]{s['status']}[/]",
+                      f"{s['epochs_completed']}/{s['epochs_planned'] or '-'}",
+                      fmt(s["best_val_acc"]), fmt(s["test_acc"]), started)
+    out.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,418 @@
+"""RunConfig: frozen, validated settings for one training run.
+
+A config is built from layers of partial settings (nested dicts `{section: {key: value}}`):
+defaults, then presets left to right, then `--set`, then explicit flags. Every layer is
+checked against the dataclass fields below before it is merged, so an error names the
+layer it came from (a preset file, `--set`, a flag) and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+Layer = dict[str, dict[str, Any]]
+
+
+class ConfigError(ValueError):
+    """A setting is unknown, of the wrong type or out of range; the message says which."""
+
+
+def setting(
+    default: Any,
+    doc: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    high_open: bool = False,
+    low_open: bool = False,
+) -> Any:
+    """A dataclass field carrying its documentation and the values it accepts."""
+    meta = {"doc": doc, "choices": choices, "low": low, "high": high,
+            "low_open": low_open, "high_open": high_open}
+    return field(default=default, metadata=meta)
+
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder")
+MODELS = ("mlp", "cnn", "resnet18")
+ACTIVATIONS = ("relu", "leaky_relu", "gelu", "tanh", "sigmoid")
+INIT_SCHEMES = ("default", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+                "kaiming_normal", "orthogonal", "normal")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "cosine", "step", "onecycle", "plateau")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = setting("digits", "which dataset to train on", choices=DATASETS)
+    data_dir: str | None = setting(
+        None, "where datasets are looked for (default ~/.cache/regtui/data); "
+        "the class-folder root for imagefolder")
+    download: bool = setting(False, "fetch torchvision datasets that are not on disk yet")
+    val_fraction: float = setting(0.2, "fraction of the training split held out for "
+                                  "validation (stratified)", low=0, high=1,
+                                  low_open=True, high_open=True)
+    test_fraction: float = setting(0.2, "fraction held out as the test split, for datasets "
+                                   "without an official one (digits, imagefolder)",
+                                   low=0, high=1, high_open=True)
+    train_subset: int = setting(0, "keep only this many training samples, stratified "
+                                "(0 = all); small subsets provoke overfitting", low=0)
+    image_size: int = setting(32, "imagefolder images are resized to this many pixels "
+                              "square", low=8, high=512)
+    split_seed: int = setting(0, "seed of the train/val/test split, kept apart from "
+                              "train.seed so runs with different seeds see the same split")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = setting("mlp", "the architecture", choices=MODELS)
+    hidden: tuple[int, ...] = setting((256, 128), "mlp hidden layer widths", low=1)
+    activation: str = setting("relu", "hidden-layer nonlinearity", choices=ACTIVATIONS)
+    dropout: float = setting(0.0, "dropout probability after every hidden layer "
+                             "(0 = off)", low=0, high=1, high_open=True)
+    batchnorm: bool = setting(False, "batch normalization after every hidden linear/conv "
+                              "layer (resnet18 has it built in; false removes it)")
+    pretrained: bool = setting(False, "resnet18 only: start from ImageNet weights")
+    freeze_epochs: int = setting(0, "keep the pretrained backbone frozen for this many "
+                                 "epochs, training only the new head, then fine-tune all",
+                                 low=0)
+
+
+@dataclass(frozen=True)
+class InitConfig:
+    scheme: str = setting("default", "weight initialization of linear and conv layers "
+                          "(biases are zeroed unless 'default')", choices=INIT_SCHEMES)
+    std: float = setting(0.02, "standard deviation for scheme 'normal'", low=0,
+                         low_open=True)
+    gain: float = setting(0.0, "gain for xavier and orthogonal; 0 = the recommended gain "
+                          "of model.activation", low=0)
+
+
+@dataclass(frozen=True)
+class RegularizationConfig:
+    weight_decay: float = setting(0.0, "optimizer weight decay: coupled (an L2 term in the "
+                                  "gradient) for sgd and adam, decoupled for adamw", low=0)
+    l1: float = setting(0.0, "L1 penalty l1 * sum|w| over weights, added to the loss", low=0)
+    l2: float = setting(0.0, "L2 penalty l2 * sum w^2 over weights, added to the loss; "
+                        "with l1 this is elastic net", low=0)
+    label_smoothing: float = setting(0.0, "share of the target spread over all classes",
+                                     low=0, high=1, high_open=True)
+    clip_norm: float = setting(0.0, "clip the global gradient norm to this (0 = off)", low=0)
+    clip_value: float = setting(0.0, "clip every gradient element to +-this (0 = off)",
+                                low=0)
+    mixup_alpha: float = setting(0.0, "mixup Beta(alpha, alpha) mixing (0 = off)", low=0)
+    cutmix_alpha: float = setting(0.0, "cutmix Beta(alpha, alpha) patch mixing (0 = off)",
+                                  low=0)
+    early_stopping: bool = setting(False, "stop when val loss has not improved for "
+                                   "`patience` epochs")
+    patience: int = setting(5, "early stopping: epochs without improvement", low=1)
+    min_delta: float = setting(0.0, "early stopping: smallest val loss decrease that counts "
+                               "as an improvement", low=0)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    hflip: float = setting(0.0, "probability of a horizontal flip", low=0, high=1)
+    vflip: float = setting(0.0, "probability of a vertical flip", low=0, high=1)
+    rotation: float = setting(0.0, "rotation, uniform in +-degrees", low=0, high=180)
+    shear: float = setting(0.0, "shear, uniform in +-degrees", low=0, high=60)
+    translate: float = setting(0.0, "shift, uniform in +-this fraction of the image size",
+                               low=0, high=0.5)
+    scale: tuple[float, float] = setting((1.0, 1.0), "zoom factor, uniform in [min, max]",
+                                         low=0.1, high=4)
+    crop_padding: int = setting(0, "random crop after padding by this many pixels",
+                                low=0, high=64)
+    brightness: float = setting(0.0, "brightness factor, uniform in 1+-this", low=0, high=1,
+                                high_open=True)
+    contrast: float = setting(0.0, "contrast factor, uniform in 1+-this", low=0, high=1,
+                              high_open=True)
+    erasing: float = setting(0.0, "probability of erasing a random rectangle", low=0, high=1)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = setting(10, "number of epochs", low=1, high=100_000)
+    batch_size: int = setting(64, "samples per step", low=1, high=65_536)
+    lr: float = setting(1e-3, "learning rate (peak rate for onecycle)", low=0, low_open=True)
+    optimizer: str = setting("adam", "the optimizer", choices=OPTIMIZERS)
+    momentum: float = setting(0.9, "sgd momentum", low=0, high=1, high_open=True)
+    scheduler: str = setting("none", "learning-rate schedule", choices=SCHEDULERS)
+    step_size: int = setting(10, "step scheduler: epochs between decays", low=1)
+    gamma: float = setting(0.1, "step and plateau schedulers: decay factor", low=0, high=1,
+                           low_open=True)
+    device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
+    seed: int = setting(0, "seed for weights, shuffling, dropout and augmentation")
+    amp: bool = setting(True, "bf16 autocast on CUDA (ignored on CPU)")
+    compile: bool = setting(False, "torch.compile the model (pays off on long GPU runs)")
+    log_every: int = setting(20, "steps between `step` events (each one reads the loss "
+                             "back from the device)", low=1)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    enabled: bool = setting(True, "run the detectors and emit alerts")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    init: InitConfig = field(default_factory=InitConfig)
+    regularization: RegularizationConfig = field(default_factory=RegularizationConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+
+
+SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(RunConfig)}  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- checking one value
+
+def _accepted(meta: Mapping[str, Any], hint: Any) -> str:
+    if meta["choices"]:
+        return "one of " + ", ".join(meta["choices"])
+    low, high = meta["low"], meta["high"]
+    kind = _type_name(hint)
+    if low is None and high is None:
+        return kind
+    left = "(" if meta["low_open"] else "["
+    right = ")" if meta["high_open"] else "]"
+    low_text = "-inf" if low is None else f"{low:g}"
+    high_text = "inf" if high is None else f"{high:g}"
+    return f"{kind} in {left}{low_text}, {high_text}{right}"
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        plural = {int: "integers", float: "numbers", str: "strings"}[args[0]]
+        if args[-1] is Ellipsis:
+            return f"a list of {plural}"
+        return f"a list of {len(args)} {plural}"
+    if origin is not None:  # `X | None`
+        return _type_name(next(a for a in typing.get_args(hint) if a is not type(None)))
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}[hint]
+
+
+def _coerce_scalar(value: Any, hint: Any) -> Any:
+    """Return value converted to hint, or raise TypeError."""
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    raise TypeError
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)):
+            raise TypeError
+        if args[-1] is not Ellipsis and len(value) != len(args):
+            raise TypeError
+        return tuple(_coerce_scalar(item, args[0]) for item in value)
+    if origin is not None:  # `X | None`: None is never written, so X is what is accepted
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    return _coerce_scalar(value, hint)
+
+
+def _in_range(value: Any, meta: Mapping[str, Any]) -> bool:
+    if meta["choices"]:
+        return value in meta["choices"]
+    items = value if isinstance(value, tuple) else (value,)
+    for item in items:
+        if isinstance(item, str):
+            continue
+        if isinstance(item, float) and math.isnan(item):
+            return False
+        low, high = meta["low"], meta["high"]
+        if low is not None and (item < low or (meta["low_open"] and item == low)):
+            return False
+        if high is not None and (item > high or (meta["high_open"] and item == high)):
+            return False
+    return True
+
+
+def check_value(section: str, key: str, value: Any, source: str) -> Any:
+    """Validate and convert one setting; raise ConfigError naming source, key and what is accepted."""
+    if section not in SECTIONS:
+        raise ConfigError(f"{source}: unknown section [{section}]; "
+                          f"known sections: {', '.join(SECTIONS)}")
+    cls = SECTIONS[section]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if key not in fields:
+        raise ConfigError(f"{source}: unknown key {section}.{key}; "
+                          f"known keys in [{section}]: {', '.join(fields)}")
+    hint = typing.get_type_hints(cls)[key]
+    meta = fields[key].metadata
+    try:
+        converted = _coerce(value, hint)
+    except TypeError:
+        raise ConfigError(f"{source}: {section}.{key} = {_show(value)} is not "
+                          f"{_accepted(meta, hint)}") from None
+    if meta["choices"] and converted not in meta["choices"]:
+        raise ConfigError(f"{source}: {section}.{key} = {_show(value)} is unknown; "
+                          f"accepted: {_accepted(meta, hint)}")
+    if not _in_range(converted, meta):
+        raise ConfigError(f"{source}: {section}.{key} = {_show(value)} is out of range; "
+                          f"accepted: {_accepted(meta, hint)}")
+    return converted
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def check_layer(layer: Mapping[str, Any], source: str) -> Layer:
+    """Validate a partial config (nested dict) and return it with converted values."""
+    checked: Layer = {}
+    for section, values in layer.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{source}: unknown section [{section}]; "
+                              f"known sections: {', '.join(SECTIONS)}")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{source}: [{section}] must be a table of settings")
+        for key, value in values.items():
+            checked.setdefault(section, {})[key] = check_value(section, key, value, source)
+    return checked
+
+
+# ---------------------------------------------------------------- building a RunConfig
+
+def merge(*layers: Mapping[str, Mapping[str, Any]]) -> Layer:
+    """Later layers override earlier ones key by key."""
+    merged: Layer = {}
+    for layer in layers:
+        for section, values in layer.items():
+            merged.setdefault(section, {}).update(values)
+    return merged
+
+
+def build(layer: Mapping[str, Mapping[str, Any]], source: str = "config") -> RunConfig:
+    """Turn a checked, merged layer into a RunConfig and check settings that go together."""
+    sections = {name: cls(**layer.get(name, {})) for name, cls in SECTIONS.items()}
+    config = RunConfig(**sections)
+    _check_combinations(config, source)
+    return config
+
+
+def _check_combinations(config: RunConfig, source: str) -> None:
+    low, high = config.augment.scale
+    if low > high:
+        raise ConfigError(f"{source}: augment.scale = [{low:g}, {high:g}] must be [min, max] "
+                          "with min <= max")
+    if not DEVICE_PATTERN.match(config.train.device):
+        raise ConfigError(f"{source}: train.device = {config.train.device!r} is not a device; "
+                          "accepted: auto, cpu, cuda, cuda:N, mps")
+    if config.model.pretrained and config.model.name != "resnet18":
+        raise ConfigError(f"{source}: model.pretrained needs model.name = \"resnet18\" "
+                          f"(got {config.model.name!r})")
+    if config.data.dataset == "imagefolder" and not config.data.data_dir:
+        raise ConfigError(f"{source}: data.dataset = \"imagefolder\" needs data.data_dir "
+                          "(--data-dir), the folder with one subfolder per class")
+
+
+def parse_assignment(text: str) -> tuple[str, str, Any]:
+    """Parse `section.key=value`; the value is TOML, or a bare word taken as a string."""
+    source = f"--set {text}"
+    name, sep, raw = text.partition("=")
+    section, dot, key = name.strip().partition(".")
+    if not sep or not dot or not key:
+        raise ConfigError(f"{source}: expected section.key=value, e.g. --set model.dropout=0.3")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word: --set train.optimizer=sgd
+    return section, key, check_value(section, key, value, source)
+
+
+def layer_from_assignments(assignments: list[str]) -> Layer:
+    layer: Layer = {}
+    for text in assignments:
+        section, key, value = parse_assignment(text)
+        layer.setdefault(section, {})[key] = value
+    return layer
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error becomes a ConfigError naming the file."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: TOML syntax error: {error}") from None
+
+
+def load_file(path: Path) -> Layer:
+    """A config file (such as runs/<id>/config.toml) as a checked layer."""
+    return check_layer(read_toml(path), str(path))
+
+
+# ---------------------------------------------------------------- writing
+
+def to_dict(config: RunConfig) -> dict[str, dict[str, Any]]:
+    """Plain nested dict (tuples as lists) for JSON and TOML."""
+    plain = dataclasses.asdict(config)
+    return {section: {key: list(value) if isinstance(value, tuple) else value
+                      for key, value in values.items()}
+            for section, values in plain.items()}
+
+
+def to_toml(config: RunConfig, header: str = "") -> str:
+    """The resolved config as TOML that load_file reads back to the same RunConfig."""
+    lines = [f"# {line}" for line in header.splitlines()]
+    for section, values in to_dict(config).items():
+        lines += ["", f"[{section}]"]
+        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()
+                  if value is not None]  # TOML has no null: None is the default
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    return "[" + ", ".join(toml_value(item) for item in value) + "]"
+
+
+def describe_fields() -> list[tuple[str, str, str, str]]:
+    """(key, default, accepted, doc) for every setting: for help screens and the README."""
+    rows = []
+    for section, cls in SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            default = "" if f.default is None else toml_value(
+                list(f.default) if isinstance(f.default, tuple) else f.default)
+            rows.append((f"{section}.{f.name}", default, _accepted(f.metadata, hints[f.name]),
+                         f.metadata["doc"]))
+    return rows

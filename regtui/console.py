@@ -1,0 +1,93 @@
+"""The headless view of a run: a Rich progress bar over epochs and one line per event."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
+
+LEVEL_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
+STATUS_STYLE = {"completed": "green", "stopped": "yellow", "interrupted": "yellow",
+                "diverged": "red", "failed": "red", "running": "cyan"}
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def epoch_line(event: Epoch, total: int | None) -> str:
+    of = f"/{total}" if total else ""
+    return (f"epoch {event.epoch:>3}{of}  train loss {fmt(event.train_loss, 4)} "
+            f"acc {fmt(event.train_acc)}  │ val loss {fmt(event.val_loss, 4)} "
+            f"acc {fmt(event.val_acc)}  │ lr {event.lr:.2e}  {event.seconds:.2f}s")
+
+
+class ConsoleView:
+    """An event listener that prints the run; call close() when the run is over."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        self.total: int | None = None
+        self.progress: Progress | None = None
+        self.task = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._started(event)
+        elif isinstance(event, Epoch):
+            self.console.print(epoch_line(event, self.total))
+            if self.progress is not None:
+                self.progress.update(self.task, completed=event.epoch)
+        elif isinstance(event, Alert):
+            self._alert(event)
+        elif isinstance(event, RunFinished):
+            self.close()
+            self._finished(event)
+
+    def _started(self, event: RunStarted) -> None:
+        self.total = event.config.get("train", {}).get("epochs")
+        data, model, env = event.data, event.model, event.env
+        verb = f"resuming after epoch {event.resumed_from}" if event.resumed_from else "run"
+        self.console.print(f"[bold]{verb} {event.run_id}[/]  presets: "
+                           f"{', '.join(event.presets) or '(none)'}")
+        self.console.print(
+            f"  {data.get('name')} {'x'.join(map(str, data.get('shape', [])))}: "
+            f"{data.get('train')} train / {data.get('val')} val / {data.get('test')} test  │ "
+            f"{event.config.get('model', {}).get('name')} {model.get('params', 0):,} params  │ "
+            f"{env.get('device')} ({env.get('device_name')}), torch {env.get('torch')}")
+        for warning in data.get("warnings", []):
+            self.console.print(f"  [yellow]warning:[/] {warning}")
+        if self.console.is_terminal and self.total:
+            self.progress = Progress(TextColumn("[progress.description]{task.description}"),
+                                     BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                     console=self.console, transient=True)
+            self.task = self.progress.add_task("epochs", total=self.total,
+                                               completed=event.resumed_from)
+            self.progress.start()
+
+    def _alert(self, event: Alert) -> None:
+        style = LEVEL_STYLE.get(event.level, "")
+        suggest = f"  → try {', '.join(event.suggest)}" if event.suggest else ""
+        self.console.print(f"[{style}]{event.level} · {event.kind}:[/] {event.message}{suggest}")
+
+    def _finished(self, event: RunFinished) -> None:
+        style = STATUS_STYLE.get(event.status, "")
+        reason = f" ({event.reason})" if event.reason and event.reason != event.status else ""
+        self.console.print(f"[{style}]{event.status}[/]{reason}  best val acc "
+                           f"{fmt(event.best_val_acc)} at epoch {fmt(event.best_epoch)}  │ "
+                           f"test acc {fmt(event.test_acc)}")
+        if event.error:
+            self.console.print(f"[red]error:[/] {event.error}")
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

@@ -1,0 +1,173 @@
+"""The event stream: frozen dataclasses, one JSON object per line in events.jsonl.
+
+Readers skip torn or unparsable lines and unknown types; writers only ever add fields,
+so every field has a default and unknown fields are ignored on reading.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterable, Iterator
+
+SCHEMA_VERSION = 1
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    type: ClassVar[str] = "event"
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    """Once per process that trains the run (a resume writes another, with resumed_from)."""
+    type: ClassVar[str] = "run_started"
+    run_id: str = ""
+    presets: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    resumed_from: int = 0  # epochs already finished when this process started
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step(Event):
+    """Throttled: every train.log_every optimizer steps."""
+    type: ClassVar[str] = "step"
+    epoch: int = 0
+    step: int = 0  # global step, counted from the start of the run
+    loss: float = math.nan
+    lr: float = math.nan
+    grad_norm: float = math.nan
+
+
+@dataclass(frozen=True, kw_only=True)
+class Epoch(Event):
+    type: ClassVar[str] = "epoch"
+    epoch: int = 0  # 1-based
+    train_loss: float = math.nan
+    train_acc: float = math.nan
+    val_loss: float = math.nan
+    val_acc: float = math.nan
+    lr: float = math.nan
+    grad_norm: float = math.nan
+    seconds: float = 0.0
+    samples_per_s: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Alert(Event):
+    type: ClassVar[str] = "alert"
+    epoch: int = 0
+    kind: str = ""
+    level: str = "warning"  # info, warning, critical
+    message: str = ""
+    suggest: list[str] = field(default_factory=list)
+    onset_epoch: int | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpoint(Event):
+    type: ClassVar[str] = "checkpoint"
+    epoch: int = 0
+    path: str = ""
+    best: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    type: ClassVar[str] = "run_finished"
+    status: str = "completed"  # completed, stopped, interrupted, diverged, failed
+    reason: str = ""  # why it ended early: "early stopping", "stopped by user", ...
+    best_epoch: int | None = None
+    best_val_acc: float | None = None
+    test_acc: float | None = None
+    test_loss: float | None = None
+    confusion_matrix: list[list[int]] | None = None
+    classes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls for cls in (RunStarted, Step, Epoch, Alert, Checkpoint, RunFinished)
+}
+FINAL_STATUSES = ("completed", "stopped", "interrupted", "diverged", "failed")
+
+
+def jsonable(value: Any) -> Any:
+    """JSON has no NaN or infinity: write them as strings that read back as floats."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    body = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+    return {"v": SCHEMA_VERSION, "type": event.type, **jsonable(body)}
+
+
+def to_json(event: Event) -> str:
+    return json.dumps(to_dict(event), separators=(",", ":"))
+
+
+_FLOAT_WORDS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _restore_floats(value: Any) -> Any:
+    if isinstance(value, str) and value in _FLOAT_WORDS:
+        return _FLOAT_WORDS[value]
+    if isinstance(value, dict):
+        return {key: _restore_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restore_floats(item) for item in value]
+    return value
+
+
+def from_dict(data: dict[str, Any]) -> Event | None:
+    """The event for a parsed line; None for unknown types."""
+    cls = EVENT_TYPES.get(data.get("type", ""))
+    if cls is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{key: _restore_floats(value) for key, value in data.items() if key in names})
+
+
+def from_json(line: str) -> Event | None:
+    """The event on one line; None for a torn, unparsable or unknown line."""
+    try:
+        data = json.loads(line)
+        return from_dict(data) if isinstance(data, dict) else None
+    except (json.JSONDecodeError, TypeError, ValueError):
+        return None
+
+
+def parse_lines(lines: Iterable[str]) -> Iterator[Event]:
+    for line in lines:
+        event = from_json(line) if line.strip() else None
+        if event is not None:
+            yield event
+
+
+def read_events(path: Path) -> list[Event]:
+    """Every readable event in an events.jsonl (empty if the file does not exist yet)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return list(parse_lines(handle))
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,100 @@
+"""Fold an event stream into a run's summary (summary.json), live or after the fact."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Iterable
+
+from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
+
+CURVE_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "grad_norm",
+              "seconds", "samples_per_s")
+
+
+class SummaryBuilder:
+    """Keeps what the summary needs; add() events in stream order, then to_dict()."""
+
+    def __init__(self) -> None:
+        self.started: RunStarted | None = None
+        self.first_t: float | None = None
+        self.epochs: dict[int, Epoch] = {}
+        self.alerts: list[Alert] = []
+        self.finished: RunFinished | None = None
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._start(event)
+        elif isinstance(event, Epoch):
+            self.epochs[event.epoch] = event  # a re-run epoch after resume replaces the old
+        elif isinstance(event, Alert):
+            self.alerts.append(event)
+        elif isinstance(event, RunFinished):
+            self.finished = event
+
+    def _start(self, event: RunStarted) -> None:
+        if self.first_t is None:
+            self.first_t = event.t
+        self.started = event
+        self.finished = None
+        # Whatever was written after the checkpoint the resume starts from is redone.
+        self.epochs = {n: e for n, e in self.epochs.items() if n <= event.resumed_from}
+        self.alerts = [a for a in self.alerts if a.epoch <= event.resumed_from]
+
+    def epoch_list(self) -> list[Epoch]:
+        return [self.epochs[n] for n in sorted(self.epochs)]
+
+    def best(self) -> Epoch | None:
+        """The epoch with the highest val accuracy (the earliest of ties)."""
+        best: Epoch | None = None
+        for epoch in self.epoch_list():
+            if math.isfinite(epoch.val_acc) and (best is None or epoch.val_acc > best.val_acc):
+                best = epoch
+        return best
+
+    def to_dict(self) -> dict[str, Any]:
+        started, finished, epochs = self.started, self.finished, self.epoch_list()
+        config = started.config if started else {}
+        best = self.best()
+        last = epochs[-1] if epochs else None
+        return {
+            "run_id": started.run_id if started else "",
+            "presets": list(started.presets) if started else [],
+            "dataset": config.get("data", {}).get("dataset"),
+            "model": config.get("model", {}).get("name"),
+            "device": started.env.get("device") if started else None,
+            "params": started.model.get("params") if started else None,
+            "status": finished.status if finished else "running",
+            "reason": finished.reason if finished else "",
+            "error": finished.error if finished else None,
+            "epochs_completed": len(epochs),
+            "epochs_planned": config.get("train", {}).get("epochs"),
+            "best_epoch": best.epoch if best else None,
+            "best_val_acc": best.val_acc if best else None,
+            "best_val_loss": best.val_loss if best else None,
+            "test_acc": finished.test_acc if finished else None,
+            "test_loss": finished.test_loss if finished else None,
+            "train_seconds": round(sum(e.seconds for e in epochs), 3),
+            "final": _metrics(last) if last else None,
+            "final_gap": (last.train_acc - last.val_acc) if last else None,
+            "confusion_matrix": finished.confusion_matrix if finished else None,
+            "classes": finished.classes if finished else [],
+            "alerts": [_alert_dict(a) for a in self.alerts],
+            "started": self.first_t,
+            "finished": finished.t if finished else None,
+        }
+
+
+def _metrics(epoch: Epoch) -> dict[str, Any]:
+    return {"epoch": epoch.epoch, **{key: getattr(epoch, key) for key in CURVE_KEYS}}
+
+
+def _alert_dict(alert: Alert) -> dict[str, Any]:
+    return {f.name: getattr(alert, f.name) for f in dataclasses.fields(alert)}
+
+
+def summarize(events: Iterable[Event]) -> dict[str, Any]:
+    builder = SummaryBuilder()
+    for event in events:
+        builder.add(event)
+    return builder.to_dict()

@@ -1,0 +1,96 @@
+"""The one road into training, for the CLI and the TUI: start or resume a run.
+
+Listeners receive every event after the run store has written it; they are called on the
+training thread and must not block (the TUI's posts a message).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from regtui import config as config_module
+from regtui.control import Control
+from regtui.events import Event, RunFinished, RunStarted, read_events
+from regtui.presets import Resolved
+from regtui.store import CONFIG_NAME, EVENTS_NAME, LAST_CHECKPOINT, RunDirError, RunStore
+from regtui.train.setup import SetupError, prepare
+
+Listener = Callable[[Event], None]
+
+__all__ = ["SetupError", "RunDirError", "start", "resume", "Listener"]
+
+
+def _diagnoser(config: config_module.RunConfig, presets: Sequence[str], classes: int):
+    from regtui.diagnose import Diagnoser
+
+    return Diagnoser(config.alerts, presets=tuple(presets), num_classes=classes) \
+        if config.alerts.enabled else None
+
+
+def _fan_out(store: RunStore, listeners: Sequence[Listener]) -> Listener:
+    def emit(event: Event) -> None:
+        store.write(event)  # disk first: a listener that fails cannot lose the event
+        for listener in listeners:
+            listener(event)
+    return emit
+
+
+def config_header(presets: Sequence[str]) -> str:
+    return ("regtui run configuration, fully resolved.\n"
+            f"presets: {', '.join(presets) or '(none)'}\n"
+            "repeat this run with: regtui run --config <this file>")
+
+
+def start(resolved: Resolved, runs_dir: Path, *, name: str | None = None,
+          listeners: Sequence[Listener] = (), control: Control | None = None,
+          on_created: Callable[[Path], None] | None = None) -> tuple[Path, RunFinished]:
+    """Prepare (may raise SetupError before anything is written), then train a new run."""
+    from regtui.train.loop import Trainer
+
+    prepared = prepare(resolved.config)
+    label = name or "+".join(resolved.presets) or "default"
+    toml = config_module.to_toml(resolved.config, config_header(resolved.presets))
+    with RunStore.create(runs_dir, label, toml) as store:
+        if on_created:
+            on_created(store.path)
+        trainer = Trainer(prepared, store.path, _fan_out(store, listeners), control,
+                          _diagnoser(resolved.config, resolved.presets,
+                                     prepared.dataset.num_classes), resolved.presets)
+        return store.path, trainer.run(store.run_id)
+
+
+def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = None,
+           listeners: Sequence[Listener] = (), control: Control | None = None
+           ) -> tuple[Path, RunFinished]:
+    """Continue a run from its last.pt, to its configured epochs (or `epochs`)."""
+    from regtui.train.loop import Trainer
+
+    if not (run_dir / CONFIG_NAME).is_file():
+        raise RunDirError(f"{run_dir}: not a run directory (no {CONFIG_NAME})")
+    if not (run_dir / LAST_CHECKPOINT).is_file():
+        raise RunDirError(f"{run_dir}: no {LAST_CHECKPOINT} to resume from "
+                          "(the run ended before its first epoch finished)")
+    overrides: config_module.Layer = {}
+    if epochs is not None:
+        overrides["train"] = {"epochs": epochs}
+    if device is not None:
+        overrides.setdefault("train", {})["device"] = device
+    checked = config_module.check_layer(overrides, "command line")
+    layer = config_module.merge(config_module.load_file(run_dir / CONFIG_NAME), checked)
+    run_config = config_module.build(layer, str(run_dir / CONFIG_NAME))
+    started = [e for e in read_events(run_dir / EVENTS_NAME) if isinstance(e, RunStarted)]
+    presets = tuple(started[0].presets) if started else ()
+    prepared = prepare(run_config)
+    with RunStore.reopen(run_dir) as store:
+        trainer = Trainer(prepared, run_dir, _fan_out(store, listeners), control,
+                          _diagnoser(run_config, presets, prepared.dataset.num_classes), presets)
+        trainer.load_checkpoint()
+        if trainer.epoch >= run_config.train.epochs:
+            raise RunDirError(f"{run_dir.name} already finished {trainer.epoch} of "
+                              f"{run_config.train.epochs} epochs; pass --epochs N (more than "
+                              f"{trainer.epoch}) to train further")
+        if epochs is not None:  # the new target becomes part of the run's config
+            store_config = config_module.to_toml(run_config, config_header(presets))
+            (run_dir / CONFIG_NAME).write_text(store_config, encoding="utf-8")
+        return run_dir, trainer.run(store.run_id)

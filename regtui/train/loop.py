@@ -1,0 +1,388 @@
+"""The trainer: runs epochs, emits events, honours a Control, checkpoints for resume.
+
+Per step it touches the host only every train.log_every steps (for a `step` event);
+losses, accuracies, clip counts and gradient norms are summed on the device and read
+back once per epoch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Callable, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from regtui.control import Control
+from regtui.events import Alert, Checkpoint, Epoch, Event, RunFinished, RunStarted, Step
+from regtui.config import to_dict
+from regtui.store import BEST_CHECKPOINT, LAST_CHECKPOINT
+from regtui.train import models, regularize
+from regtui.train.augment import Augmenter
+from regtui.train.data import Split
+from regtui.train.setup import Prepared, environment, make_optimizer, make_scheduler
+
+EVAL_BATCH = 1024
+SMALL_WEIGHT = 1e-3  # |w| below this counts towards the sparsity figure
+
+
+class Diagnoser(Protocol):
+    def update(self, epoch: Epoch) -> list[Alert]: ...
+    def state_dict(self) -> dict: ...
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+def save_atomic(obj: object, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, temporary)
+    os.replace(temporary, path)
+
+
+class Trainer:
+    def __init__(self, prepared: Prepared, run_dir: Path, emit: Callable[[Event], None],
+                 control: Control | None = None, diagnoser: Diagnoser | None = None,
+                 presets: tuple[str, ...] = ()) -> None:
+        self.cfg = prepared.config
+        self.device = prepared.device
+        self.data = prepared.dataset
+        self.model = prepared.model
+        self.run_dir = run_dir
+        self.emit = emit
+        self.control = control or Control()
+        self.diagnoser = diagnoser
+        self.presets = presets
+        self._setup_training_state()
+
+    # ------------------------------------------------------------ setup
+
+    def _setup_training_state(self) -> None:
+        cfg = self.cfg
+        self.generator = torch.Generator(device=self.device).manual_seed(cfg.train.seed)
+        self.augmenter = Augmenter(cfg.augment, self.generator)
+        self.mixer = regularize.Mixer(cfg.regularization, cfg.train.seed, self.generator)
+        self.criterion = regularize.criterion(cfg.regularization)
+        self.optimizer = make_optimizer(cfg, self.model)
+        self.steps_per_epoch = len(self._batch_starts())
+        self.scheduler = make_scheduler(cfg, self.optimizer, self.steps_per_epoch)
+        self.early_stopping = regularize.EarlyStopping(cfg.regularization.patience,
+                                                       cfg.regularization.min_delta)
+        self.weights = regularize.weight_parameters(self.model)
+        self.weight_names = [n for n, p in self.model.named_parameters() if p.ndim > 1]
+        self.parameters = list(self.model.parameters())
+        self.clipping = bool(cfg.regularization.clip_norm or cfg.regularization.clip_value)
+        self.forward = torch.compile(self.model) if cfg.train.compile else self.model
+        self.use_amp = cfg.train.amp and self.device.type == "cuda"
+        self.channels_last = self.device.type == "cuda" and cfg.model.name != "mlp"
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.epoch = 0
+        self.global_step = 0
+        self.best_epoch: int | None = None
+        self.best_val_acc = -math.inf
+        self.best_state: dict[str, Tensor] | None = None
+
+    def _batch_starts(self) -> list[int]:
+        n, size = len(self.data.train), self.cfg.train.batch_size
+        starts = list(range(0, n, size))
+        # A last batch of one sample breaks batch norm in train mode; it is dropped.
+        if len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        return starts
+
+    def _autocast(self):
+        if self.use_amp:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # ------------------------------------------------------------ checkpoints
+
+    def _state(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else {},
+            "rng_torch": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda"
+            else torch.empty(0, dtype=torch.uint8),
+            "rng_data": self.generator.get_state(),
+            "mixer": self.mixer.state_dict(),
+            "early_stopping": self.early_stopping.state_dict(),
+            "best_epoch": self.best_epoch,
+            "best_val_acc": self.best_val_acc,
+            "diagnoser": json.dumps(self.diagnoser.state_dict() if self.diagnoser else {}),
+        }
+
+    def load_checkpoint(self) -> None:
+        """Continue from last.pt (and best.pt) in the run directory."""
+        state = torch.load(self.run_dir / LAST_CHECKPOINT, map_location=self.device,
+                           weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler and state["scheduler"]:
+            self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng_torch"].cpu())
+        if self.device.type == "cuda" and state["rng_cuda"].numel():
+            torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
+        self.generator.set_state(state["rng_data"].cpu() if self.device.type == "cpu"
+                                 else state["rng_data"])
+        self.mixer.load_state_dict(state["mixer"])
+        self.early_stopping.load_state_dict(state["early_stopping"])
+        self.epoch, self.global_step = state["epoch"], state["global_step"]
+        self.best_epoch, self.best_val_acc = state["best_epoch"], state["best_val_acc"]
+        if self.diagnoser:
+            self.diagnoser.load_state_dict(json.loads(state["diagnoser"]))
+        best_path = self.run_dir / BEST_CHECKPOINT
+        if best_path.is_file():
+            self.best_state = torch.load(best_path, map_location=self.device, weights_only=True)
+
+    def _save_checkpoints(self, improved: bool) -> None:
+        if improved:
+            self.best_state = copy.deepcopy(self.model.state_dict())
+            save_atomic(self.best_state, self.run_dir / BEST_CHECKPOINT)
+            self.emit(Checkpoint(epoch=self.epoch, path=BEST_CHECKPOINT, best=True))
+        save_atomic(self._state(), self.run_dir / LAST_CHECKPOINT)
+        self.emit(Checkpoint(epoch=self.epoch, path=LAST_CHECKPOINT, best=False))
+
+    # ------------------------------------------------------------ one epoch
+
+    def _batch(self, split: Split, index: Tensor, train: bool) -> Tensor:
+        images = split.images[index]
+        if train and self.augmenter.active:
+            floats = self.augmenter.before_standardize(images.float().div_(255.0))
+            scaled = (floats - self.data.mean.view(1, -1, 1, 1)) / self.data.std.view(1, -1, 1, 1)
+            batch = self.augmenter.after_standardize(scaled)
+        else:
+            batch = self.data.normalize(images)
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+
+    def _set_frozen(self) -> None:
+        if self.cfg.model.pretrained and self.cfg.model.freeze_epochs:
+            models.set_backbone_frozen(self.model, self.epoch <= self.cfg.model.freeze_epochs)
+
+    def _train_epoch(self) -> dict[str, float] | None:
+        """Train one epoch; None if a stop was requested before it finished."""
+        self.model.train()
+        split = self.data.train
+        order = torch.randperm(len(split), generator=self.generator, device=self.device)
+        zero = torch.zeros((), device=self.device)
+        loss_sum, correct, clipped, samples = zero.clone(), zero.clone(), zero.clone(), 0
+        grad_sum, layer_sum, grad_samples = zero.clone(), None, 0
+        size, diverged = self.cfg.train.batch_size, False
+        for start in self._batch_starts():
+            if self.control.paused:
+                self._wait_while_paused()
+            if self.control.stop_requested:
+                return None
+            index = order[start:start + size]
+            targets = split.labels[index]
+            loss, logits, mixed = self._forward(self._batch(split, index, True), targets)
+            self.optimizer.zero_grad(set_to_none=True)
+            total = loss
+            extra = regularize.penalty(self.weights, self.cfg.regularization.l1,
+                                       self.cfg.regularization.l2)
+            if extra is not None:
+                total = loss + extra
+            total.backward()
+            self.global_step += 1
+            sample_now = self.global_step % self.cfg.train.log_every == 0
+            if sample_now or (self.steps_per_epoch < self.cfg.train.log_every and start == 0):
+                layer_norms = regularize.grad_norms(self.weights)
+                layer_sum = layer_norms if layer_sum is None else layer_sum + layer_norms
+                grad_sum += torch.linalg.vector_norm(layer_norms)
+                grad_samples += 1
+            if self.clipping:
+                clipped += regularize.clip_gradients(self.parameters, self.cfg.regularization)
+            self.optimizer.step()
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.OneCycleLR):
+                self.scheduler.step()
+            batch_size = int(index.shape[0])
+            samples += batch_size
+            loss_sum += loss.detach() * batch_size
+            predictions = logits.detach().argmax(dim=1)
+            correct += mixed.correct(predictions) if mixed else (predictions == targets).sum()
+            if sample_now and not self._report_step(loss):
+                diverged = True
+                break
+        host = torch.stack([loss_sum, correct, clipped, grad_sum]).tolist()  # the one sync
+        layers = (layer_sum / grad_samples).tolist() if layer_sum is not None else []
+        return {
+            "loss": host[0] / max(samples, 1) if not diverged else math.nan,
+            "acc": host[1] / max(samples, 1),
+            "clipped": host[2] / max(len(self._batch_starts()), 1),
+            "grad_norm": host[3] / grad_samples if grad_samples else math.nan,
+            "layer_grad_norms": dict(zip(self.weight_names, layers)),
+            "samples": samples,
+        }
+
+    def _forward(self, images: Tensor, targets: Tensor):
+        mixed = self.mixer(images, targets) if self.mixer.active else None
+        with self._autocast():
+            logits = self.forward(mixed.images if mixed else images)
+            loss = mixed.loss(self.criterion, logits) if mixed else self.criterion(logits, targets)
+        return loss, logits, mixed
+
+    def _report_step(self, loss: Tensor) -> bool:
+        """Emit a throttled step event; False when the loss is no longer finite."""
+        value = loss.item()
+        norm = torch.linalg.vector_norm(regularize.grad_norms(self.weights)).item()
+        self.emit(Step(epoch=self.epoch, step=self.global_step, loss=value,
+                       lr=self.optimizer.param_groups[0]["lr"], grad_norm=norm))
+        return math.isfinite(value)
+
+    def _wait_while_paused(self) -> None:
+        paused_at = time.perf_counter()
+        self.control.wait_while_paused()
+        self._paused_seconds += time.perf_counter() - paused_at
+
+    @torch.no_grad()
+    def evaluate(self, split: Split, confusion: bool = False) -> dict:
+        """Plain cross-entropy and accuracy in eval mode (and the confusion matrix)."""
+        self.model.eval()
+        classes = self.data.num_classes
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device)
+        matrix = torch.zeros(classes * classes, dtype=torch.long, device=self.device)
+        for start in range(0, len(split), EVAL_BATCH):
+            index = torch.arange(start, min(start + EVAL_BATCH, len(split)), device=self.device)
+            targets = split.labels[index]
+            with self._autocast():
+                logits = self.forward(self._batch(split, index, False))
+            loss_sum += regularize.cross_entropy_sum(logits, targets)
+            predictions = logits.argmax(dim=1)
+            correct += (predictions == targets).sum()
+            if confusion:
+                matrix += torch.bincount(targets * classes + predictions, minlength=classes ** 2)
+        count = max(len(split), 1)
+        loss, acc = torch.stack([loss_sum, correct]).tolist()
+        result = {"loss": loss / count, "acc": acc / count}
+        if confusion:
+            result["confusion_matrix"] = matrix.view(classes, classes).tolist()
+        return result
+
+    def _weight_stats(self) -> dict[str, float]:
+        with torch.no_grad():
+            flat = torch.cat([w.detach().flatten() for w in self.weights])
+            norm, small = torch.stack([flat.norm(), (flat.abs() < SMALL_WEIGHT).float().mean()])\
+                .tolist()
+        return {"weight_norm": norm, "sparsity": small}
+
+    def _run_epoch(self) -> Epoch | None:
+        self._paused_seconds = 0.0
+        started = time.perf_counter()
+        self._set_frozen()
+        train = self._train_epoch()
+        if train is None:
+            return None
+        train_seconds = time.perf_counter() - started - self._paused_seconds
+        val = self.evaluate(self.data.val) if math.isfinite(train["loss"]) else \
+            {"loss": math.nan, "acc": math.nan}
+        lr = self.optimizer.param_groups[0]["lr"]
+        self._step_scheduler(val["loss"])
+        extras = {**self._weight_stats(), "layer_grad_norms": train["layer_grad_norms"]}
+        if self.clipping:
+            extras["clipped"] = train["clipped"]
+        if self.cfg.model.pretrained and self.cfg.model.freeze_epochs:
+            extras["frozen"] = self.epoch <= self.cfg.model.freeze_epochs
+        return Epoch(epoch=self.epoch, train_loss=train["loss"], train_acc=train["acc"],
+                     val_loss=val["loss"], val_acc=val["acc"], lr=lr,
+                     grad_norm=train["grad_norm"],
+                     seconds=time.perf_counter() - started - self._paused_seconds,
+                     samples_per_s=train["samples"] / max(train_seconds, 1e-9), extras=extras)
+
+    def _step_scheduler(self, val_loss: float) -> None:
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            if math.isfinite(val_loss):
+                self.scheduler.step(val_loss)
+        elif self.scheduler and not isinstance(self.scheduler,
+                                               torch.optim.lr_scheduler.OneCycleLR):
+            self.scheduler.step()
+
+    # ------------------------------------------------------------ the run
+
+    def started_event(self, run_id: str) -> RunStarted:
+        return RunStarted(run_id=run_id, presets=list(self.presets), config=to_dict(self.cfg),
+                          env=environment(self.device), model=models.describe(self.model),
+                          data=self.data.describe(), resumed_from=self.epoch)
+
+    def run(self, run_id: str) -> RunFinished:
+        """Train to the configured epochs (from self.epoch); always ends with run_finished."""
+        self.emit(self.started_event(run_id))
+        try:
+            status, reason = self._epochs()
+        except KeyboardInterrupt:
+            status, reason = "interrupted", "interrupted (Ctrl-C)"
+        except Exception as error:  # the run must still end with run_finished
+            (self.run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            finished = RunFinished(status="failed", reason="error",
+                                   error=f"{type(error).__name__}: {error}",
+                                   best_epoch=self.best_epoch,
+                                   best_val_acc=self._best_or_none(), classes=self.data.classes)
+            self.emit(finished)
+            return finished
+        finished = self._finish(status, reason)
+        self.emit(finished)
+        return finished
+
+    def _epochs(self) -> tuple[str, str]:
+        while self.epoch < self.cfg.train.epochs:
+            self.epoch += 1
+            event = self._run_epoch()
+            if event is None:
+                self.epoch -= 1
+                status = self.control.stop_status
+                return status, "stopped by user" if status == "stopped" else "interrupted"
+            self.emit(event)
+            alerts = self.diagnoser.update(event) if self.diagnoser else []
+            for alert in alerts:
+                self.emit(alert)
+            improved = math.isfinite(event.val_acc) and event.val_acc > self.best_val_acc
+            if improved:
+                self.best_epoch, self.best_val_acc = self.epoch, event.val_acc
+            ending = self._ending(event, alerts)
+            self._save_checkpoints(improved)
+            if ending:
+                return ending
+        return "completed", ""
+
+    def _ending(self, event: Epoch, alerts: list[Alert]) -> tuple[str, str] | None:
+        """(status, reason) when this epoch ends the run, else None."""
+        if not (math.isfinite(event.train_loss) and math.isfinite(event.val_loss)):
+            return "diverged", "the loss is no longer finite"
+        critical = [a for a in alerts if a.level == "critical"]
+        if critical:
+            return "diverged", critical[0].message
+        if self.cfg.regularization.early_stopping:
+            stop, reason = self.early_stopping.update(event.val_loss)
+            if stop:
+                self.emit(Alert(epoch=self.epoch, kind="early_stop", level="info",
+                                message=f"early stopping at epoch {self.epoch}: {reason}; "
+                                f"the best epoch ({self.best_epoch}) is tested",
+                                evidence={"best_val_loss": self.early_stopping.best,
+                                          "patience": self.early_stopping.patience}))
+                return "completed", "early stopping"
+        return None
+
+    def _best_or_none(self) -> float | None:
+        return self.best_val_acc if self.best_epoch is not None else None
+
+    def _finish(self, status: str, reason: str) -> RunFinished:
+        test: dict = {}
+        if self.best_state is not None and len(self.data.test):
+            self.model.load_state_dict(self.best_state)
+            test = self.evaluate(self.data.test, confusion=True)
+        return RunFinished(status=status, reason=reason, best_epoch=self.best_epoch,
+                           best_val_acc=self._best_or_none(), test_acc=test.get("acc"),
+                           test_loss=test.get("loss"),
+                           confusion_matrix=test.get("confusion_matrix"),
+                           classes=self.data.classes)
