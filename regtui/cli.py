@@ -79,16 +79,16 @@ def flag_layer(flags: dict[str, Any]) -> config_module.Layer:
     return layer
 
 
-def _install_signal_handlers(control) -> None:
-    """First Ctrl-C (or SIGTERM) ends the run cleanly at the next step; a second one forces."""
+def _install_signal_handlers(control) -> dict:
+    """First Ctrl-C (or SIGTERM) ends the run cleanly at the next step; a second one forces.
+    Returns the previous handlers."""
     def handler(signum, frame):
         if control.stop_requested:
             raise KeyboardInterrupt
         control.stop("interrupted")
         err.print("[yellow]stopping after the current step (Ctrl-C again to force)[/]")
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 @app.command()
@@ -163,13 +163,15 @@ def _train(launch) -> None:
 
     control = Control()
     view = ConsoleView(out)
-    _install_signal_handlers(control)
+    previous = _install_signal_handlers(control)
     try:
         run_dir, finished = launch(listeners=[view], control=control)
     except (SetupError, TrainRunDirError, ConfigError) as error:
         raise fail(str(error))
     finally:
         view.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     out.print(f"run directory: {run_dir}")
     raise typer.Exit(EXIT_BY_STATUS.get(finished.status, EXIT_FAILED))
 

@@ -159,7 +159,32 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class AlertsConfig:
+    """Detector thresholds; the README explains the reasoning behind each default."""
     enabled: bool = setting(True, "run the detectors and emit alerts")
+    overfit_margin: float = setting(0.05, "overfitting: val loss this far above its best "
+                                    "(relative, 0.05 = 5%) counts as rising", low=0)
+    overfit_patience: int = setting(3, "overfitting: epochs in a row the val loss must stay "
+                                    "above its best by the margin", low=1)
+    overfit_critical: float = setting(0.5, "overfitting turns critical when val loss is this "
+                                      "far above its best (0.5 = 50%)", low=0)
+    gap_threshold: float = setting(0.1, "overfitting: train-val accuracy gap that counts as "
+                                   "wide", low=0, high=1)
+    gap_window: int = setting(3, "overfitting: epochs over which a wide gap must have "
+                              "widened (by at least 0.02)", low=1)
+    warmup: int = setting(5, "epochs before underfitting and plateaus are judged", low=1)
+    chance_factor: float = setting(1.5, "underfitting: train accuracy below chance times this "
+                                   "is near chance", low=1)
+    stall_acc: float = setting(0.9, "underfitting: a stalled train loss only counts while "
+                               "train accuracy is below this", low=0, high=1)
+    stall_window: int = setting(5, "underfitting and plateau: epochs looked back over", low=2)
+    stall_tolerance: float = setting(0.01, "underfitting and plateau: relative change below "
+                                     "this counts as flat (0.01 = 1%)", low=0)
+    divergence_factor: float = setting(10.0, "divergence: train loss above this many times the "
+                                       "loss of a uniform guess, ln(classes)", low=1)
+    explode_factor: float = setting(10.0, "exploding gradients: grad norm above this many "
+                                    "times the median of the epochs before", low=1)
+    vanish_ratio: float = setting(1e-3, "vanishing gradients: first layer's grad norm below "
+                                  "this fraction of the last layer's", low=0, high=1)
 
 
 @dataclass(frozen=True)

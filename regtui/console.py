@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
+from regtui.summary import SummaryBuilder
 
 LEVEL_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 STATUS_STYLE = {"completed": "green", "stopped": "yellow", "interrupted": "yellow",
@@ -16,8 +17,10 @@ STATUS_STYLE = {"completed": "green", "stopped": "yellow", "interrupted": "yello
 
 
 def fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None:
         return "-"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
@@ -38,8 +41,10 @@ class ConsoleView:
         self.total: int | None = None
         self.progress: Progress | None = None
         self.task = None
+        self.summary = SummaryBuilder()  # for the diagnosis printed at the end
 
     def __call__(self, event: Event) -> None:
+        self.summary.add(event)
         if isinstance(event, RunStarted):
             self._started(event)
         elif isinstance(event, Epoch):
@@ -81,9 +86,17 @@ class ConsoleView:
     def _finished(self, event: RunFinished) -> None:
         style = STATUS_STYLE.get(event.status, "")
         reason = f" ({event.reason})" if event.reason and event.reason != event.status else ""
-        self.console.print(f"[{style}]{event.status}[/]{reason}  best val acc "
-                           f"{fmt(event.best_val_acc)} at epoch {fmt(event.best_epoch)}  │ "
-                           f"test acc {fmt(event.test_acc)}")
+        outcome = "no epoch finished" if event.best_epoch is None else (
+            f"best val acc {fmt(event.best_val_acc)} at epoch {event.best_epoch}  │ "
+            f"test acc {fmt(event.test_acc)}")
+        self.console.print(f"[{style}]{event.status}[/]{reason}  {outcome}")
+        diagnosis = self.summary.to_dict()["diagnosis"]
+        if diagnosis:
+            colour = "green" if diagnosis["kind"] == "good_fit" else "yellow"
+            self.console.print(f"diagnosis: [{colour}]{diagnosis['verdict']}[/]  (final train "
+                               f"acc {fmt(diagnosis['final_train_acc'])}, val acc "
+                               f"{fmt(diagnosis['final_val_acc'])}, gap "
+                               f"{fmt(diagnosis['final_gap'])})")
         if event.error:
             self.console.print(f"[red]error:[/] {event.error}")
 

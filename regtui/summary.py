@@ -6,6 +6,8 @@ import dataclasses
 import math
 from typing import Any, Iterable
 
+from regtui.config import AlertsConfig
+from regtui.diagnose import verdict
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
 
 CURVE_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "grad_norm",
@@ -80,9 +82,16 @@ class SummaryBuilder:
             "confusion_matrix": finished.confusion_matrix if finished else None,
             "classes": finished.classes if finished else [],
             "alerts": [_alert_dict(a) for a in self.alerts],
+            "diagnosis": verdict(epochs, self.alerts, finished.status if finished else "running",
+                                 _alerts_config(config)),
             "started": self.first_t,
             "finished": finished.t if finished else None,
         }
+
+
+def _alerts_config(config: dict[str, Any]) -> AlertsConfig:
+    known = {f.name for f in dataclasses.fields(AlertsConfig)}
+    return AlertsConfig(**{k: v for k, v in config.get("alerts", {}).items() if k in known})
 
 
 def _metrics(epoch: Epoch) -> dict[str, Any]:

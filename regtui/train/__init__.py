@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 from regtui import config as config_module
 from regtui.control import Control
+from regtui.diagnose import Diagnoser, remedies_in_use
 from regtui.events import Event, RunFinished, RunStarted, read_events
 from regtui.presets import Resolved
 from regtui.store import CONFIG_NAME, EVENTS_NAME, LAST_CHECKPOINT, RunDirError, RunStore
@@ -22,10 +23,9 @@ __all__ = ["SetupError", "RunDirError", "start", "resume", "Listener"]
 
 
 def _diagnoser(config: config_module.RunConfig, presets: Sequence[str], classes: int):
-    from regtui.diagnose import Diagnoser
-
-    return Diagnoser(config.alerts, presets=tuple(presets), num_classes=classes) \
-        if config.alerts.enabled else None
+    if not config.alerts.enabled:
+        return None
+    return Diagnoser(config.alerts, classes, remedies_in_use(config, presets))
 
 
 def _fan_out(store: RunStore, listeners: Sequence[Listener]) -> Listener:

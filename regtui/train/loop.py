@@ -359,9 +359,9 @@ class Trainer:
         """(status, reason) when this epoch ends the run, else None."""
         if not (math.isfinite(event.train_loss) and math.isfinite(event.val_loss)):
             return "diverged", "the loss is no longer finite"
-        critical = [a for a in alerts if a.level == "critical"]
-        if critical:
-            return "diverged", critical[0].message
+        diverged = [a for a in alerts if a.kind == "divergence" and a.level == "critical"]
+        if diverged:
+            return "diverged", diverged[0].message
         if self.cfg.regularization.early_stopping:
             stop, reason = self.early_stopping.update(event.val_loss)
             if stop:
