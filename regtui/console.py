@@ -86,7 +86,7 @@ class ConsoleView:
     def _finished(self, event: RunFinished) -> None:
         style = STATUS_STYLE.get(event.status, "")
         reason = f" ({event.reason})" if event.reason and event.reason != event.status else ""
-        outcome = "no epoch finished" if event.best_epoch is None else (
+        outcome = "no valid epoch to test" if event.best_epoch is None else (
             f"best val acc {fmt(event.best_val_acc)} at epoch {event.best_epoch}  │ "
             f"test acc {fmt(event.test_acc)}")
         self.console.print(f"[{style}]{event.status}[/]{reason}  {outcome}")

@@ -17,10 +17,13 @@ from regtui.config import AlertsConfig, RunConfig
 from regtui.events import Alert, Epoch
 
 LEVELS = ("info", "warning", "critical")
-QUIET_EPOCHS = 2  # epochs without a finding before a detector may fire again
+QUIET_EPOCHS = 5  # epochs without a finding before a detector may fire again
 OVERFIT_REMEDIES = ("dropout", "l2", "augment-light", "early-stopping", "label-smoothing",
                     "mixup")
-GAP_WIDENING = 0.02  # a wide gap must have grown by at least this over the window
+GAP_WIDENING = 0.02
+# Gradient norms below this are never called exploding (a net leaving a vanishing-gradient
+# start grows its gradients by orders of magnitude: that is recovery, not explosion).
+EXPLODE_FLOOR = 0.1  # a wide gap must have grown by at least this over the window
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,10 @@ def detect_overfitting(history: Sequence[Point], ctx: Context) -> Finding | None
     if len(history) > cfg.gap_window:
         then = history[-1 - cfg.gap_window]
         gap, gap_then = now.train_acc - now.val_acc, then.train_acc - then.val_acc
-        if gap > cfg.gap_threshold and gap - gap_then >= GAP_WIDENING:
+        # A widening gap counts only while val loss has made no new best in the window:
+        # while it still improves, the model is still learning something that generalizes.
+        stalled = best.epoch <= then.epoch
+        if stalled and gap > cfg.gap_threshold and gap - gap_then >= GAP_WIDENING:
             return Finding("warning", f"train-val accuracy gap {gap:.3f} (train "
                            f"{now.train_acc:.3f}, val {now.val_acc:.3f}) has widened from "
                            f"{gap_then:.3f} over {cfg.gap_window} epochs", suggest,
@@ -152,15 +158,20 @@ def detect_divergence(history: Sequence[Point], ctx: Context) -> Finding | None:
 
 
 def detect_exploding_gradients(history: Sequence[Point], ctx: Context) -> Finding | None:
+    """The grad norm jumps far above its running median while the train loss gets worse."""
     before = [p.grad_norm for p in history[:-1] if math.isfinite(p.grad_norm)]
-    now = history[-1].grad_norm
-    if len(before) < 3 or math.isnan(now):
+    now = history[-1]
+    if len(before) < 3 or math.isnan(now.grad_norm):
         return None
     median = statistics.median(before)
-    if median > 0 and now > ctx.cfg.explode_factor * median:
-        return Finding("warning", f"gradient norm {now:.4g} jumped to {now / median:.3g}× its "
-                       f"running median {median:.4g}", ctx.suggest(("gradclip",)) + ["lower lr"],
-                       {"grad_norm": now, "median": median}, history[-1].epoch)
+    worse = not now.train_loss < history[-2].train_loss  # a falling loss is recovery
+    if worse and now.grad_norm > ctx.cfg.explode_factor * max(median, EXPLODE_FLOOR):
+        return Finding("warning", f"gradient norm {now.grad_norm:.4g} jumped to "
+                       f"{now.grad_norm / max(median, 1e-12):.3g}× its running median "
+                       f"{median:.4g} while train loss rose to {now.train_loss:.4g}",
+                       ctx.suggest(("gradclip",)) + ["lower lr"],
+                       {"grad_norm": now.grad_norm, "median": median,
+                        "train_loss": now.train_loss}, now.epoch)
     return None
 
 

@@ -106,9 +106,10 @@ def test_preset_file_errors_name_file_and_key(tmp_path: Path) -> None:
 
 
 def test_diverged_run_exits_1(runs_dir: Path) -> None:
-    result = invoke("run", *TINY, "--set", "train.optimizer=sgd", "--lr", "1e6", "--epochs", "3")
+    result = invoke("run", *TINY, "--set", "train.optimizer=sgd", "--lr", "10000", "--epochs", "3")
     assert result.exit_code == 1, result.output
-    assert "diverged" in result.output and "Traceback" not in result.output
+    assert "critical · divergence" in result.output
+    assert "diagnosis: diverged at epoch 1" in result.output and "Traceback" not in result.output
 
 
 def _spawn_run(runs_dir: Path, epochs: int) -> subprocess.Popen:

@@ -291,3 +291,23 @@ def test_trainer_reads_the_loss_once_per_epoch_not_per_step(runs_dir: Path, monk
     assert calls["item"] == 0
     assert calls["tolist"] <= 2  # the epoch totals and the per-layer gradient norms
     assert math.isfinite(result["loss"])
+
+
+def test_real_overfitting_run_raises_an_alert_and_a_diagnosis(runs_dir: Path) -> None:
+    resolved = tiny("data.train_subset=200", "model.hidden=[256, 128]", "train.batch_size=64",
+                    preset_names=["baseline"], epochs=40)
+    run_dir, finished, seen = run_events(resolved, runs_dir)
+    overfitting = [e for e in seen if e.type == "alert" and e.kind == "overfitting"]
+    assert overfitting and overfitting[0].onset_epoch is not None
+    import json
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["diagnosis"]["verdict"].startswith("overfitting since epoch")
+    assert summary["alerts"][0]["kind"] == "overfitting"
+
+
+def test_bad_init_in_a_deep_mlp_shows_vanishing_gradients(runs_dir: Path) -> None:
+    deep = "model.hidden=[64, 64, 64, 64, 64, 64]"
+    seen = run_events(tiny(deep, preset_names=["bad-init"]), runs_dir)[2]
+    assert [e.kind for e in seen if e.type == "alert"] == ["vanishing_gradients"]
+    seen = run_events(tiny(deep, preset_names=["he"]), runs_dir)[2]
+    assert [e for e in seen if e.type == "alert"] == []
