@@ -23,7 +23,10 @@ OVERFIT_REMEDIES = ("dropout", "l2", "augment-light", "early-stopping", "label-s
 GAP_WIDENING = 0.02
 # Gradient norms below this are never called exploding (a net leaving a vanishing-gradient
 # start grows its gradients by orders of magnitude: that is recovery, not explosion).
-EXPLODE_FLOOR = 0.1  # a wide gap must have grown by at least this over the window
+EXPLODE_FLOOR = 0.1
+# A first-layer gradient norm below this, while the model is still far from fitting, has
+# vanished whatever the last layer does (a too-small init shrinks every layer's gradient).
+VANISH_FLOOR = 1e-5  # a wide gap must have grown by at least this over the window
 
 
 @dataclass(frozen=True)
@@ -176,16 +179,24 @@ def detect_exploding_gradients(history: Sequence[Point], ctx: Context) -> Findin
 
 
 def detect_vanishing_gradients(history: Sequence[Point], ctx: Context) -> Finding | None:
+    """The first layer's gradient is a tiny fraction of the last layer's, or tiny outright
+    while the model is still far from fitting the training set."""
     now = history[-1]
-    if now.weight_layers < 3 or not now.last_grad or now.first_grad is None:
+    if now.weight_layers < 3 or now.first_grad is None or now.last_grad is None:
         return None
-    ratio = now.first_grad / now.last_grad
+    ratio = now.first_grad / now.last_grad if now.last_grad else 1.0
+    evidence = {"first_layer_grad": now.first_grad, "last_layer_grad": now.last_grad,
+                "ratio": ratio, "train_acc": now.train_acc}
+    suggest = ctx.suggest(("he", "xavier", "batchnorm"))
     if ratio < ctx.cfg.vanish_ratio:
         return Finding("warning", f"the first layer's gradient norm {now.first_grad:.3g} is "
                        f"{ratio:.2g} of the last layer's {now.last_grad:.3g}: the early layers "
-                       "barely learn", ctx.suggest(("he", "xavier", "batchnorm")),
-                       {"first_layer_grad": now.first_grad, "last_layer_grad": now.last_grad,
-                        "ratio": ratio}, now.epoch)
+                       "barely learn", suggest, evidence, now.epoch)
+    if now.first_grad < VANISH_FLOOR and now.train_acc < ctx.cfg.stall_acc:
+        return Finding("warning", f"the first layer's gradient norm is {now.first_grad:.3g} "
+                       f"(last layer {now.last_grad:.3g}) while train accuracy is only "
+                       f"{now.train_acc:.3f}: the gradients vanish before they reach the "
+                       "weights", suggest, evidence, now.epoch)
     return None
 
 

@@ -123,6 +123,9 @@ def test_vanishing_gradients_compare_first_and_last_layer() -> None:
     assert (alert.kind, alert.epoch) == ("vanishing_gradients", 1)
     assert alert.suggest == ["he", "xavier", "batchnorm"]
     assert feed([epoch(1, 2.3, 2.3, 0.3, 0.3, layers=[1e-7, 1e-2])]) == []  # too shallow
+    (alert,) = feed([epoch(1, 2.3, 2.3, 0.1, 0.1, layers=[5e-8, 6e-8, 3e-8])])
+    assert "vanish before they reach the weights" in alert.message
+    assert feed([epoch(1, 0.01, 0.05, 0.99, 0.97, layers=[5e-8, 6e-8, 3e-8])]) == []  # fitted
 
 
 def test_plateau_is_info_and_fires_once() -> None:
