@@ -80,3 +80,13 @@ def test_bad_preset_files_name_the_file_and_key(tmp_path: Path, text: str, needl
 def test_settings_toml_shows_what_the_preset_changes() -> None:
     assert presets.settings_toml(presets.load("l2")) == "[regularization]\nl2 = 0.001\n"
     assert "changes nothing" in presets.settings_toml(presets.load("baseline"))
+
+
+def test_readme_documents_every_setting_and_preset() -> None:
+    from regtui.config import describe_fields
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for key, *_ in describe_fields():
+        assert f"`{key}`" in readme, f"{key} is missing from the README's reference"
+    for name in presets.known_names():
+        assert f"`{name}`" in readme
