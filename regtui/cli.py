@@ -47,7 +47,12 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 def main(ctx: typer.Context) -> None:
     """Pick presets, train, and watch live curves and alerts in the terminal."""
     if ctx.invoked_subcommand is None:
-        out.print(ctx.get_help())
+        if not sys.stdout.isatty():
+            out.print(ctx.get_help())
+            return
+        from regtui.tui.app import RegtuiApp
+
+        raise typer.Exit(RegtuiApp(default_runs_dir()).run() or 0)
 
 
 # ---------------------------------------------------------------- run
@@ -123,6 +128,10 @@ def run(
         resolved = presets_module.resolve(preset, set_, flag_layer(flags), config)
     except ConfigError as error:
         raise fail(str(error))
+    if not headless and sys.stdout.isatty() and sys.stdin.isatty():
+        from regtui.tui.app import RegtuiApp
+
+        raise typer.Exit(RegtuiApp(runs_dir, start=resolved).run() or 0)
     _train(lambda **kw: _start(resolved, runs_dir, name, **kw))
 
 

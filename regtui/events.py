@@ -98,6 +98,9 @@ class RunFinished(Event):
     confusion_matrix: list[list[int]] | None = None
     classes: list[str] = field(default_factory=list)
     error: str | None = None
+    # A few test images with their predictions, for the monitor's sample grid:
+    # {"shape": [C, H, W], "pixels": [base64 uint8 per image], "labels": [...], "predictions": [...]}
+    samples: dict[str, Any] = field(default_factory=dict)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -7,6 +7,7 @@ back once per epoch.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -30,6 +31,7 @@ from regtui.train.data import Split
 from regtui.train.setup import Prepared, environment, make_optimizer, make_scheduler
 
 EVAL_BATCH = 1024
+SAMPLE_IMAGES = 12  # test images kept with their predictions in run_finished
 SMALL_WEIGHT = 1e-3  # |w| below this counts towards the sparsity figure
 
 
@@ -313,7 +315,8 @@ class Trainer:
     def started_event(self, run_id: str) -> RunStarted:
         return RunStarted(run_id=run_id, presets=list(self.presets), config=to_dict(self.cfg),
                           env=environment(self.device), model=models.describe(self.model),
-                          data=self.data.describe(), resumed_from=self.epoch)
+                          data={**self.data.describe(), "steps_per_epoch": self.steps_per_epoch},
+                          resumed_from=self.epoch)
 
     def run(self, run_id: str) -> RunFinished:
         """Train to the configured epochs (from self.epoch); always ends with run_finished."""
@@ -378,11 +381,27 @@ class Trainer:
 
     def _finish(self, status: str, reason: str) -> RunFinished:
         test: dict = {}
+        samples: dict = {}
         if self.best_state is not None and len(self.data.test):
             self.model.load_state_dict(self.best_state)
             test = self.evaluate(self.data.test, confusion=True)
+            samples = self._samples()
         return RunFinished(status=status, reason=reason, best_epoch=self.best_epoch,
                            best_val_acc=self._best_or_none(), test_acc=test.get("acc"),
                            test_loss=test.get("loss"),
                            confusion_matrix=test.get("confusion_matrix"),
-                           classes=self.data.classes)
+                           classes=self.data.classes, samples=samples)
+
+    @torch.no_grad()
+    def _samples(self) -> dict:
+        """The first test images with the best model's predictions (spread over classes)."""
+        split = self.data.test
+        count = min(SAMPLE_IMAGES, len(split))
+        index = torch.arange(count, device=self.device) * (len(split) // count)
+        self.model.eval()
+        with self._autocast():
+            predictions = self.forward(self._batch(split, index, False)).argmax(dim=1)
+        images = split.images[index].cpu()
+        return {"shape": list(images.shape[1:]),
+                "pixels": [base64.b64encode(image.numpy().tobytes()).decode() for image in images],
+                "labels": split.labels[index].tolist(), "predictions": predictions.tolist()}

@@ -1,0 +1,160 @@
+"""The regtui App: screens, keys, and the one training worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from textual import on, work
+from textual.app import App
+from textual.worker import Worker, WorkerState
+
+from regtui.control import Control
+from regtui.events import Event, RunFinished
+from regtui.presets import Resolved
+from regtui.tui.messages import EventArrived, RunFailed
+from regtui.tui.screens.augment import AugmentPreview
+from regtui.tui.screens.dialogs import ConfirmQuit, HelpScreen
+from regtui.tui.screens.monitor import MonitorScreen
+from regtui.tui.screens.setup import SetupChoice, SetupScreen
+
+
+class RegtuiApp(App[int]):
+    """Returns an exit status: the run's (0, 1, 130) or 2 when the run could not start."""
+
+    CSS_PATH = "regtui.tcss"
+    TITLE = "regtui"
+
+    def __init__(self, runs_dir: Path, start: Resolved | None = None,
+                 setup: SetupChoice | None = None, replay: Sequence[Event] | None = None) -> None:
+        super().__init__()
+        self.runs_dir = runs_dir
+        self.first_run = start
+        self.first_setup = setup
+        self.replay = replay
+        self.control: Control | None = None
+        self.resolved: Resolved | None = None
+        self.monitor: MonitorScreen | None = None
+        self.training: Worker | None = None
+        self.quit_when_done = False
+        self.exit_status = 0
+
+    def on_mount(self) -> None:
+        if self.first_run is not None:
+            self.start_run(self.first_run)
+        elif self.replay is not None:
+            self.monitor = MonitorScreen()
+            self.push_screen(self.monitor)
+            for event in self.replay:
+                self.monitor.post_message(EventArrived(event))
+        else:
+            self.push_screen(SetupScreen(self.first_setup))
+
+    # ------------------------------------------------------------ the run
+
+    @property
+    def running(self) -> bool:
+        return self.training is not None and self.training.state in (
+            WorkerState.PENDING, WorkerState.RUNNING)
+
+    def start_run(self, resolved: Resolved) -> None:
+        if self.running and self.control:
+            self.control.stop("stopped")  # one run at a time: the old one ends cleanly
+        self.resolved = resolved
+        self.control = Control()
+        self.monitor = MonitorScreen()
+        if isinstance(self.screen, SetupScreen):
+            self.switch_screen(self.monitor)
+        else:
+            self.push_screen(self.monitor)
+        self.training = self.train(resolved, self.monitor, self.control)
+
+    @work(thread=True, exit_on_error=False, group="training")
+    def train(self, resolved: Resolved, screen: MonitorScreen, control: Control) -> RunFinished | None:
+        """Runs on a worker thread; only posts messages to the UI (never waits on it)."""
+        from regtui import train
+
+        try:
+            _, finished = train.start(resolved, self.runs_dir, control=control,
+                                      listeners=[lambda e: screen.post_message(EventArrived(e))])
+        except (train.SetupError, train.RunDirError) as error:
+            screen.post_message(RunFailed(str(error), bad_input=True))
+            self.exit_status = 2
+            return None
+        return finished
+
+    @on(Worker.StateChanged)
+    def training_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self.training:
+            return
+        if event.state == WorkerState.ERROR and self.monitor is not None:
+            self.monitor.post_message(RunFailed(str(event.worker.error), bad_input=False))
+            self.exit_status = 1
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
+            finished: RunFinished = event.worker.result
+            self.exit_status = {"completed": 0, "stopped": 0, "interrupted": 130}.get(
+                finished.status, 1)
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR) and self.quit_when_done:
+            self.exit(self.exit_status)
+
+    # ------------------------------------------------------------ keys
+
+    def action_toggle_pause(self) -> None:
+        if self.running and self.control and self.monitor:
+            paused = self.control.toggle_pause()
+            self.monitor.set_paused(paused)
+            self.notify("paused" if paused else "resumed", timeout=2)
+
+    def action_stop_run(self) -> None:
+        if self.running and self.control:
+            self.control.stop("stopped")
+            self.notify("stopping after the current step", timeout=3)
+
+    def action_new_run(self) -> None:
+        """Setup, prefilled with this run's presets and settings plus the latest suggestion."""
+        started = self.monitor.state.started if self.monitor else None
+        presets = list(started.presets) if started else ["dropout"]
+        alerts = [a for a in self.monitor.state.alerts if a.suggest] if self.monitor else []
+        known = _known_presets()
+        suggestion = next((name for name in (alerts[-1].suggest if alerts else [])
+                           if name not in presets and name in known), None)
+        if suggestion:
+            presets.append(suggestion)
+        config = started.config if started else {}
+        flags = {"data": {"dataset": config.get("data", {}).get("dataset", "digits")},
+                 "model": {"name": config.get("model", {}).get("name", "mlp")},
+                 "train": {key: config["train"][key] for key in ("epochs", "device")
+                           if key in config.get("train", {})}}
+        self.push_screen(SetupScreen(SetupChoice(tuple(presets), flags)))
+
+    def action_augment_preview(self) -> None:
+        resolved = self.resolved
+        if isinstance(self.screen, SetupScreen) and self.screen.resolved is not None:
+            resolved = self.screen.resolved
+        if resolved is not None:
+            self.push_screen(AugmentPreview(resolved.config))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_quit_app(self) -> None:
+        if not self.running:
+            self.exit(self.exit_status)
+            return
+
+        def answered(stop: bool | None) -> None:
+            if stop and self.control:
+                self.quit_when_done = True
+                self.control.stop("stopped")
+
+        self.push_screen(ConfirmQuit(), answered)
+
+
+def _known_presets() -> set[str]:
+    from regtui.presets import known_names
+
+    return set(known_names())

@@ -1,0 +1,66 @@
+"""Augmentation preview: training images before and after the chosen augmentation."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from regtui.config import RunConfig
+from regtui.tui.widgets import image_grid
+
+PREVIEW_IMAGES = 5  # side by side within the dialog's 100 columns
+
+
+class AugmentPreview(ModalScreen[None]):
+    BINDINGS = [Binding("r", "reroll", "re-roll"), Binding("escape,a,q", "dismiss", "close")]
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.rolls = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("loading training images…", id="augment-view", classes="dialog")
+
+    def on_mount(self) -> None:
+        self.render_preview()
+
+    def action_reroll(self) -> None:
+        self.rolls += 1
+        self.render_preview()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def render_preview(self) -> None:
+        """Torch work off the UI thread: load, augment, render to text."""
+        import torch
+
+        from regtui.train import data as data_module
+        from regtui.train.augment import Augmenter
+
+        dataset = data_module.load(self.config.data, torch.device("cpu"))
+        images = dataset.train.images[:PREVIEW_IMAGES]
+        generator = torch.Generator().manual_seed(self.config.train.seed + self.rolls)
+        augmenter = Augmenter(self.config.augment, generator)
+        floats = augmenter.before_standardize(images.float() / 255.0)
+        after = (floats * 255).round().clamp(0, 255).to(torch.uint8)
+        text = self._compose_text(images, after, augmenter.active)
+        self.app.call_from_thread(self.query_one("#augment-view", Static).update, text)
+
+    def _compose_text(self, before, after, active: bool) -> Text:
+        shape = list(before.shape[1:])
+        scale = image_grid.scale_for(shape[1])
+        render = lambda t: image_grid.render(  # noqa: E731
+            image_grid.upscale(image_grid.decode(t.numpy().tobytes(), shape), scale))
+        out = Text("augmentation preview: before (top) and after (bottom)   r re-rolls, "
+                   "esc closes\n\n", "bold")
+        if not active:
+            out.append("no augmentation is configured: choose augment-light or "
+                       "augment-strong\n\n", "yellow")
+        out.append_text(image_grid.grid([render(t) for t in before], [Text("")] * len(before), PREVIEW_IMAGES))
+        out.append_text(image_grid.grid([render(t) for t in after], [Text("")] * len(after), PREVIEW_IMAGES))
+        out.append(f"roll {self.rolls + 1}; erasing, mixup and cutmix are not shown", "dim")
+        return out

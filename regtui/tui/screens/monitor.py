@@ -1,0 +1,102 @@
+"""The monitor: live (or replayed) curves, alerts, signals, epochs and results of one run."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar
+
+from regtui.tui.messages import EventArrived, RunFailed
+from regtui.tui.state import RunState
+from regtui.tui.widgets.epoch_table import EpochTable
+from regtui.tui.widgets.metric_plot import MetricPlot
+from regtui.tui.widgets.panels import (AlertsPanel, ErrorPanel, ResultsPanel, StatusLine,
+                                       TrainingPanel)
+
+REDRAWS_PER_SECOND = 4  # whatever the step rate, the screen is rebuilt at most this often
+NARROW_WIDTH = 110  # below this many columns the panels stack
+
+
+class MonitorScreen(Screen):
+    BINDINGS = [
+        Binding("p", "app.toggle_pause", "pause/resume"),
+        Binding("s", "app.stop_run", "stop"),
+        Binding("n", "app.new_run", "new run"),
+        Binding("a", "app.augment_preview", "augmentation"),
+        Binding("question_mark", "app.help", "help", key_display="?"),
+        Binding("q", "app.quit_app", "quit"),
+    ]
+
+    def __init__(self, state: RunState | None = None) -> None:
+        super().__init__()
+        self.state = state or RunState()
+        self.drawn_version = -1
+        self.redraws = 0
+        self.paused = False
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield ProgressBar(id="progress", show_eta=False)
+        with VerticalScroll(id="body"):
+            yield ErrorPanel(id="error")
+            yield ResultsPanel(id="results")
+            with Horizontal(id="charts"):
+                yield MetricPlot("loss", id="loss-plot")
+                yield MetricPlot("accuracy", id="acc-plot")
+            with Horizontal(id="panels"):
+                yield AlertsPanel(id="alerts")
+                yield TrainingPanel(id="signals")
+            yield EpochTable(id="epochs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / REDRAWS_PER_SECOND, self.redraw)
+        self.query_one("#error").display = False
+        self.query_one("#results").display = False
+        self.redraw()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW_WIDTH, "narrow")
+
+    @on(EventArrived)
+    def add_event(self, message: EventArrived) -> None:
+        self.state.add(message.event)  # cheap; drawing waits for the timer
+
+    @on(RunFailed)
+    def show_failure(self, message: RunFailed) -> None:
+        error = self.query_one("#error", ErrorPanel)
+        error.show(message.error)
+        error.display = True
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        self.drawn_version = -1
+
+    def redraw(self) -> None:
+        if self.state.version == self.drawn_version:
+            return
+        self.drawn_version = self.state.version
+        self.redraws += 1
+        state = self.state
+        with self.app.batch_update():
+            self.query_one(StatusLine).show(state, self.paused)
+            progress = self.query_one(ProgressBar)
+            progress.update(total=state.planned_epochs or None, progress=state.epoch_fraction())
+            epochs = state.epochs
+            xs = [e.epoch for e in epochs]
+            self.query_one("#loss-plot", MetricPlot).show({
+                "train": (xs, [e.train_loss for e in epochs]),
+                "val": (xs, [e.val_loss for e in epochs])})
+            self.query_one("#acc-plot", MetricPlot).show({
+                "train": (xs, [e.train_acc for e in epochs]),
+                "val": (xs, [e.val_acc for e in epochs])})
+            self.query_one(AlertsPanel).show(state.alerts)
+            self.query_one(TrainingPanel).show(state)
+            self.query_one(EpochTable).show(epochs)
+            if state.finished:
+                results = self.query_one(ResultsPanel)
+                results.show(state)
+                results.display = True

@@ -1,0 +1,61 @@
+"""What the monitor shows, folded from events: the same for a live run and a replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted, Step
+from regtui.summary import SummaryBuilder
+
+
+@dataclass
+class RunState:
+    """Mutable fold of the event stream; widgets read it on the UI thread."""
+
+    summary: SummaryBuilder = field(default_factory=SummaryBuilder)
+    last_step: Step | None = None
+    version: int = 0  # bumped on every event, so a redraw timer knows what is new
+
+    def add(self, event: Event) -> None:
+        self.summary.add(event)
+        if isinstance(event, Step):
+            self.last_step = event
+        self.version += 1
+
+    @property
+    def started(self) -> RunStarted | None:
+        return self.summary.started
+
+    @property
+    def finished(self) -> RunFinished | None:
+        return self.summary.finished
+
+    @property
+    def epochs(self) -> list[Epoch]:
+        return self.summary.epoch_list()
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return self.summary.alerts
+
+    @property
+    def planned_epochs(self) -> int:
+        config = self.started.config if self.started else {}
+        return int(config.get("train", {}).get("epochs", 0) or 0)
+
+    def eta_seconds(self) -> float | None:
+        """Mean epoch time so far times the epochs left."""
+        epochs = self.epochs
+        if not epochs or self.finished:
+            return None
+        mean = sum(e.seconds for e in epochs) / len(epochs)
+        return mean * max(self.planned_epochs - epochs[-1].epoch, 0)
+
+    def epoch_fraction(self) -> float:
+        """Finished epochs plus the share of the current one done, from the last step."""
+        done = self.epochs[-1].epoch if self.epochs else 0
+        step, started = self.last_step, self.started
+        per_epoch = started.data.get("steps_per_epoch", 0) if started else 0
+        if step and per_epoch and step.epoch > done:
+            done += min((step.step - 1) % per_epoch + 1, per_epoch) / per_epoch
+        return done

@@ -1,0 +1,31 @@
+"""Snapshots of the screens a user sees first (scripted events, fixed times, no blinking)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from regtui.tui.app import RegtuiApp
+from scripted import scripted_run
+
+
+async def _settle(pilot) -> None:
+    for _ in range(50):
+        monitor = pilot.app.monitor
+        if monitor is None or monitor.state.version >= len(pilot.app.replay or []):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.5)  # one redraw tick after the last event
+
+
+def test_setup_screen(snap_compare, runs_dir: Path) -> None:
+    assert snap_compare(RegtuiApp(runs_dir), terminal_size=(80, 24), run_before=_settle)
+
+
+def test_monitor_mid_run_with_an_alert(snap_compare, runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir, replay=scripted_run(epochs=12))
+    assert snap_compare(app, terminal_size=(120, 36), run_before=_settle)
+
+
+def test_monitor_at_the_end(snap_compare, runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir, replay=scripted_run(epochs=12, finished=True))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_settle)

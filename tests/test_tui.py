@@ -1,0 +1,187 @@
+"""TUI tier: Pilot tests fed by a scripted event source and by real tiny CPU runs."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.widgets import Button, Input, SelectionList
+
+from conftest import tiny
+from regtui.events import Epoch, Step, read_events
+from regtui.tui.app import RegtuiApp
+from regtui.tui.messages import EventArrived
+from regtui.tui.screens.augment import AugmentPreview
+from regtui.tui.screens.dialogs import ConfirmQuit, HelpScreen
+from regtui.tui.screens.monitor import MonitorScreen
+from regtui.tui.screens.setup import SetupScreen
+from regtui.tui.widgets.epoch_table import EpochTable
+from regtui.tui.widgets.metric_plot import MetricPlot
+from scripted import scripted_run
+
+SIZES = [(80, 24), (160, 48)]
+
+
+def text_of(widget) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(widget.content)
+    return console.export_text()
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the UI"
+        await pilot.pause(0.1)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_monitor_shows_a_scripted_run(size: tuple[int, int], runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir, replay=scripted_run(finished=True))
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.monitor.state.finished is not None)
+        await pilot.pause(0.4)
+        screen = app.monitor
+        assert screen.has_class("narrow") == (size[0] < 110)
+        status = text_of(screen.query_one("#status"))
+        assert "20260101-120000-dropout-beef" in status and "completed" in status
+        assert "epoch 12/20" in status
+        assert "overfitting since epoch 7" in text_of(screen.query_one("#alerts"))
+        assert "try l2, augment-light" in text_of(screen.query_one("#alerts"))
+        assert screen.query_one(EpochTable).row_count == 12
+        results = text_of(screen.query_one("#results"))
+        assert "test acc 0.938" in results and "diagnosis:" in results
+        assert screen.query_one("#results").display
+        loss_plot = screen.query_one("#loss-plot", MetricPlot)
+        assert loss_plot.series["val"][0] == list(range(1, 13))
+
+
+async def test_ten_thousand_steps_redraw_a_bounded_number_of_times(runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir, replay=scripted_run(epochs=2))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.monitor.state.epochs)
+        await pilot.pause(0.3)
+        screen = app.monitor
+        plot = screen.query_one("#loss-plot", MetricPlot)
+        before_redraws, before_replots = screen.redraws, plot.replots
+        started = time.monotonic()
+        for step in range(10_000):
+            screen.post_message(EventArrived(Step(epoch=3, step=8 + step, loss=0.5, lr=1e-3)))
+        await pilot.pause(0.6)
+        elapsed = time.monotonic() - started
+        redraws = screen.redraws - before_redraws
+        # at most 4 per second (plus one for a timer tick at either end)
+        assert 1 <= redraws <= 4 * elapsed + 2, (redraws, elapsed)
+        assert plot.replots - before_replots == redraws
+
+
+async def test_setup_flags_invalid_values_like_the_cli(runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        setup = app.screen
+        assert isinstance(setup, SetupScreen)
+        assert setup.selected_presets() == ["dropout"]
+        setup.query_one("#epochs", Input).value = "-3"
+        await pilot.pause()
+        problem = text_of(setup.query_one("#problem"))
+        assert "train.epochs = -3 is out of range; accepted: an integer in [1, 100000]" in problem
+        assert setup.query_one("#start", Button).disabled
+        setup.query_one("#epochs", Input).value = "4"
+        setup.query_one("#presets", SelectionList).select("he")
+        await pilot.pause()
+        assert not setup.query_one("#start", Button).disabled
+        assert setup.resolved.config.train.epochs == 4
+        assert setup.resolved.presets == ("dropout", "he")
+        assert 'scheme = "kaiming_normal"' in text_of(setup.query_one("#preview"))
+
+
+async def test_setup_starts_a_real_run(runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        setup = app.screen
+        setup.query_one("#epochs", Input).value = "2"
+        await pilot.pause()
+        setup.action_start()
+        await wait_for(pilot, lambda: app.monitor and app.monitor.state.finished)
+        assert isinstance(app.screen, MonitorScreen)
+        assert app.monitor.state.finished.status == "completed"
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+async def test_every_key_on_a_real_training_run(runs_dir: Path) -> None:
+    resolved = tiny("train.batch_size=8", "model.dropout=0.2", epochs=400)
+    app = RegtuiApp(runs_dir, start=resolved)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.monitor.state.epochs) >= 1)
+        await pilot.press("p")
+        assert app.control.paused
+        await pilot.pause(0.5)
+        assert "paused" in text_of(app.monitor.query_one("#status"))
+        await pilot.press("p")
+        assert not app.control.paused
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("a")
+        assert isinstance(app.screen, AugmentPreview)
+        await wait_for(pilot, lambda: "before (top)" in text_of(app.screen.query_one("#augment-view")))
+        await pilot.press("r")
+        await pilot.press("escape")
+        await pilot.press("n")
+        assert isinstance(app.screen, SetupScreen)
+        assert app.screen.resolved.config.train.epochs == 400  # the current run's settings
+        await pilot.press("escape")
+        assert isinstance(app.screen, MonitorScreen)
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmQuit)
+        await pilot.press("n")
+        assert app.running
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.monitor.state.finished is not None)
+        assert app.monitor.state.finished.status == "stopped"
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+    (run_dir,) = runs_dir.iterdir()
+    assert read_events(run_dir / "events.jsonl")[-1].type == "run_finished"
+
+
+async def test_quit_while_training_stops_the_run_first(runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir, start=tiny("train.batch_size=8", epochs=400))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.monitor.state.epochs) >= 1)
+        await pilot.press("q")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, timeout=30)
+    (run_dir,) = runs_dir.iterdir()
+    final = read_events(run_dir / "events.jsonl")[-1]
+    assert final.type == "run_finished" and final.status == "stopped"
+
+
+async def test_new_run_is_prefilled_with_the_latest_suggestion(runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir, replay=scripted_run(finished=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.monitor.state.finished is not None)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        assert app.screen.selected_presets() == ["dropout", "l2"]  # the run's, then the advice
+        assert app.screen.resolved.config.train.epochs == 20
+
+
+async def test_a_run_that_cannot_start_shows_the_error(runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir, start=tiny("data.dataset=mnist", "data.data_dir=/nonexistent"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.monitor.query_one("#error").display)
+        assert "mnist not found in /nonexistent" in text_of(app.monitor.query_one("#error"))
+        await pilot.press("q")
+    assert app.return_value == 2
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
