@@ -76,7 +76,7 @@ async def test_ten_thousand_steps_redraw_a_bounded_number_of_times(runs_dir: Pat
         redraws = screen.redraws - before_redraws
         # at most 4 per second (plus one for a timer tick at either end)
         assert 1 <= redraws <= 4 * elapsed + 2, (redraws, elapsed)
-        assert plot.replots - before_replots == redraws
+        assert plot.replots == before_replots  # steps alone never rebuild the plots
 
 
 async def test_setup_flags_invalid_values_like_the_cli(runs_dir: Path) -> None:

@@ -15,11 +15,14 @@ class RunState:
     summary: SummaryBuilder = field(default_factory=SummaryBuilder)
     last_step: Step | None = None
     version: int = 0  # bumped on every event, so a redraw timer knows what is new
+    curves_version: int = 0  # bumped by everything but steps: plots need rebuilding
 
     def add(self, event: Event) -> None:
         self.summary.add(event)
         if isinstance(event, Step):
             self.last_step = event
+        else:
+            self.curves_version += 1
         self.version += 1
 
     @property

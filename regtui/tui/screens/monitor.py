@@ -34,6 +34,7 @@ class MonitorScreen(Screen):
         super().__init__()
         self.state = state or RunState()
         self.drawn_version = -1
+        self.drawn_curves = -1
         self.redraws = 0
         self.paused = False
 
@@ -85,18 +86,23 @@ class MonitorScreen(Screen):
             self.query_one(StatusLine).show(state, self.paused)
             progress = self.query_one(ProgressBar)
             progress.update(total=state.planned_epochs or None, progress=state.epoch_fraction())
-            epochs = state.epochs
-            xs = [e.epoch for e in epochs]
-            self.query_one("#loss-plot", MetricPlot).show({
-                "train": (xs, [e.train_loss for e in epochs]),
-                "val": (xs, [e.val_loss for e in epochs])})
-            self.query_one("#acc-plot", MetricPlot).show({
-                "train": (xs, [e.train_acc for e in epochs]),
-                "val": (xs, [e.val_acc for e in epochs])})
-            self.query_one(AlertsPanel).show(state.alerts)
             self.query_one(TrainingPanel).show(state)
-            self.query_one(EpochTable).show(epochs)
-            if state.finished:
-                results = self.query_one(ResultsPanel)
-                results.show(state)
-                results.display = True
+            if state.curves_version != self.drawn_curves:  # steps alone leave curves as they are
+                self.drawn_curves = state.curves_version
+                self._redraw_curves(state)
+
+    def _redraw_curves(self, state: RunState) -> None:
+        epochs = state.epochs
+        xs = [e.epoch for e in epochs]
+        self.query_one("#loss-plot", MetricPlot).show({
+            "train": (xs, [e.train_loss for e in epochs]),
+            "val": (xs, [e.val_loss for e in epochs])})
+        self.query_one("#acc-plot", MetricPlot).show({
+            "train": (xs, [e.train_acc for e in epochs]),
+            "val": (xs, [e.val_acc for e in epochs])})
+        self.query_one(AlertsPanel).show(state.alerts)
+        self.query_one(EpochTable).show(epochs)
+        if state.finished:
+            results = self.query_one(ResultsPanel)
+            results.show(state)
+            results.display = True
