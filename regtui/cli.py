@@ -242,5 +242,52 @@ def runs_command(
     out.print(table)
 
 
+# ---------------------------------------------------------------- bench
+
+BENCH_WORKLOADS = ("W0", "W1", "W2")
+
+
+@app.command("bench")
+def bench_command(
+    workload: list[str] = typer.Option([], "--workload", "-w", help="W0, W1 or W2; repeatable [default: all]."),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto."),
+    repeats: int = typer.Option(5, min=1, max=50, help="Interleaved pairs per workload (medians)."),
+    epochs: int = typer.Option(10, min=1, max=1000, help="Epochs per training run."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Measure regtui's trainer against hand-written loops (see the README's Performance)."""
+    unknown = [w for w in workload if w not in BENCH_WORKLOADS]
+    if unknown:
+        raise fail(f"--workload {unknown[0]}: unknown; accepted: {', '.join(BENCH_WORKLOADS)}")
+    if not config_module.DEVICE_PATTERN.match(device):
+        raise fail(f"--device {device}: accepted: auto, cpu, cuda, cuda:N, mps")
+    from regtui import bench
+    from regtui.train import SetupError
+
+    try:
+        env = bench.environment(device)
+    except SetupError as error:
+        raise fail(str(error))
+    names = workload or list(BENCH_WORKLOADS)
+    progress = (lambda line: None) if as_json else (lambda line: err.print(line, style="dim"))
+    results = bench.run(names, device, repeats, epochs, progress)
+    if as_json:
+        import dataclasses
+        import json
+
+        print(json.dumps({"env": env, "results": [dataclasses.asdict(r) for r in results]},
+                         indent=2))
+        return
+    table = Table("workload", "what", "regtui side", "reference", "ratio", "goal", "met",
+                  box=None, pad_edge=False)
+    for r in results:
+        table.add_row(r.workload, r.what, f"{r.ours} {r.ours_seconds:.3f}s",
+                      f"{r.theirs} {r.theirs_seconds:.3f}s", f"{r.ratio:.3f}", r.goal,
+                      "[green]yes[/]" if r.met else "[red]no[/]")
+    out.print(f"{env['device']} ({env['device_name']}), torch {env['torch']}, "
+              f"{env['threads']} threads, {epochs} epochs, median of {repeats} interleaved pairs")
+    out.print(table)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

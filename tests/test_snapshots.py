@@ -9,12 +9,14 @@ from scripted import scripted_run
 
 
 async def _settle(pilot) -> None:
-    for _ in range(50):
+    """Wait until every scripted event is in and the plots show all of them."""
+    for _ in range(100):
         monitor = pilot.app.monitor
-        if monitor is None or monitor.state.version >= len(pilot.app.replay or []):
+        if monitor is None or (monitor.state.version >= len(pilot.app.replay or [])
+                               and monitor.drawn_curves == monitor.state.curves_version):
             break
         await pilot.pause(0.05)
-    await pilot.pause(0.5)  # one redraw tick after the last event
+    await pilot.pause(0.3)
 
 
 def test_setup_screen(snap_compare, runs_dir: Path) -> None:

@@ -25,6 +25,12 @@ from scripted import scripted_run
 SIZES = [(80, 24), (160, 48)]
 
 
+def drawn(screen: MonitorScreen) -> bool:
+    """Everything received is on screen (the redraw timer has caught up)."""
+    return screen.drawn_version == screen.state.version and \
+        screen.drawn_curves == screen.state.curves_version
+
+
 def text_of(widget) -> str:
     """What a Static shows, as plain text."""
     console = Console(width=200, file=io.StringIO(), record=True)
@@ -44,7 +50,7 @@ async def test_monitor_shows_a_scripted_run(size: tuple[int, int], runs_dir: Pat
     app = RegtuiApp(runs_dir, replay=scripted_run(finished=True))
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: app.monitor.state.finished is not None)
-        await pilot.pause(0.4)
+        await wait_for(pilot, lambda: drawn(app.monitor))
         screen = app.monitor
         assert screen.has_class("narrow") == (size[0] < 110)
         status = text_of(screen.query_one("#status"))
@@ -58,6 +64,10 @@ async def test_monitor_shows_a_scripted_run(size: tuple[int, int], runs_dir: Pat
         assert screen.query_one("#results").display
         loss_plot = screen.query_one("#loss-plot", MetricPlot)
         assert loss_plot.series["val"][0] == list(range(1, 13))
+        for width, height in ((60, 18), (200, 60), size):  # resizing never breaks the layout
+            await pilot.resize_terminal(width, height)
+            await pilot.pause(0.1)
+            assert screen.has_class("narrow") == (width < 110)
 
 
 async def test_ten_thousand_steps_redraw_a_bounded_number_of_times(runs_dir: Path) -> None:
@@ -71,11 +81,11 @@ async def test_ten_thousand_steps_redraw_a_bounded_number_of_times(runs_dir: Pat
         started = time.monotonic()
         for step in range(10_000):
             screen.post_message(EventArrived(Step(epoch=3, step=8 + step, loss=0.5, lr=1e-3)))
-        await pilot.pause(0.6)
+        await pilot.pause(1.2)
         elapsed = time.monotonic() - started
         redraws = screen.redraws - before_redraws
-        # at most 4 per second (plus one for a timer tick at either end)
-        assert 1 <= redraws <= 4 * elapsed + 2, (redraws, elapsed)
+        # at most 2 per second (plus one for a timer tick at either end)
+        assert 1 <= redraws <= 2 * elapsed + 2, (redraws, elapsed)
         assert plot.replots == before_replots  # steps alone never rebuild the plots
 
 
@@ -123,8 +133,7 @@ async def test_every_key_on_a_real_training_run(runs_dir: Path) -> None:
         await wait_for(pilot, lambda: len(app.monitor.state.epochs) >= 1)
         await pilot.press("p")
         assert app.control.paused
-        await pilot.pause(0.5)
-        assert "paused" in text_of(app.monitor.query_one("#status"))
+        assert "paused" in text_of(app.monitor.query_one("#status"))  # at once, not next tick
         await pilot.press("p")
         assert not app.control.paused
         await pilot.press("question_mark")

@@ -1,8 +1,10 @@
 """Vectorized per-sample augmentation on the training device.
 
-Every sample in a batch draws its own parameters; the geometric ones (flips, rotation,
-shear, translation, zoom, padded crop) are folded into one affine matrix per sample and
-applied in a single affine_grid / grid_sample pass. Images are floats in [0, 1] here.
+Every sample draws its own parameters; the geometric ones (flips, rotation, shear,
+translation, zoom, padded crop) are folded into one affine matrix per sample and applied
+in a single affine_grid / grid_sample pass. The parameters of a whole epoch are drawn at
+once (plan), so a batch only slices them: on small images the dozens of tiny tensor ops
+per batch would otherwise cost more than the warping itself. Images are floats in [0, 1].
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Augmenter:
     def __init__(self, cfg: AugmentConfig, generator: torch.Generator) -> None:
         self.cfg = cfg
         self.generator = generator
+        self._plan: dict[str, Tensor] = {}
 
     @property
     def geometric(self) -> bool:
@@ -75,57 +78,83 @@ class Augmenter:
         flip_x = 1.0 - 2.0 * params["hflip"].float()
         flip_y = 1.0 - 2.0 * params["vflip"].float()
         # rotation @ shear (x += shear * y), shrunk by the zoom factor, then flipped
-        a = (cos) * inv_scale * flip_x
+        a = cos * inv_scale * flip_x
         b = (cos * shear - sin) * inv_scale * flip_x
-        c = (sin) * inv_scale * flip_y
+        c = sin * inv_scale * flip_y
         d = (sin * shear + cos) * inv_scale * flip_y
         row_x = torch.stack([a, b, params["shift_x"]], dim=1)
         row_y = torch.stack([c, d, params["shift_y"]], dim=1)
         return torch.stack([row_x, row_y], dim=1)
 
     def apply_geometry(self, images: Tensor, params: dict[str, Tensor]) -> Tensor:
+        """Warp a batch with explicitly given parameters (for previews and tests)."""
         theta = self.sampling_matrices(params).to(images.dtype)
         grid = F.affine_grid(theta, list(images.shape), align_corners=False)
         return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros",
                              align_corners=False)
 
-    def apply_photometric(self, images: Tensor) -> Tensor:
-        n, device = images.shape[0], images.device
+    def plan(self, count: int, height: int, width: int, device: torch.device) -> None:
+        """Draw the parameters of the next `count` samples (an epoch) in one go."""
+        plan: dict[str, Tensor] = {}
+        if self.geometric:
+            params = self.sample_geometry(count, height, width, device)
+            plan["theta"] = self.sampling_matrices(params)
         if self.cfg.brightness:
-            factor = self._uniform(n, 1 - self.cfg.brightness, 1 + self.cfg.brightness, device)
-            images = images * factor.view(-1, 1, 1, 1)
+            plan["brightness"] = self._uniform(count, 1 - self.cfg.brightness,
+                                               1 + self.cfg.brightness, device).view(-1, 1, 1, 1)
         if self.cfg.contrast:
-            factor = self._uniform(n, 1 - self.cfg.contrast, 1 + self.cfg.contrast, device)
-            mean = images.mean(dim=(1, 2, 3), keepdim=True)
-            images = (images - mean) * factor.view(-1, 1, 1, 1) + mean
-        return images.clamp(0.0, 1.0)
+            plan["contrast"] = self._uniform(count, 1 - self.cfg.contrast,
+                                             1 + self.cfg.contrast, device).view(-1, 1, 1, 1)
+        if self.cfg.erasing:
+            plan["erase_box"] = self._erase_boxes(count, height, width, device)
+        self._plan = plan
 
-    def erase(self, images: Tensor) -> Tensor:
-        """Random erasing on standardized images: the box is set to 0, the channel mean."""
-        n, _, height, width = images.shape
-        device = images.device
+    def _erase_boxes(self, n: int, height: int, width: int, device: torch.device) -> Tensor:
+        """(n, 4) boxes top, bottom, left, right as torchvision's RandomErasing draws them;
+        an empty box (0, 0, 0, 0) where the sample is not erased."""
         area = self._uniform(n, *ERASE_AREA, device) * height * width
         ratio = torch.exp(self._uniform(n, *ERASE_LOG_RATIO, device))
         box_h = torch.sqrt(area * ratio).clamp(1, height)
         box_w = torch.sqrt(area / ratio).clamp(1, width)
         top = self._uniform(n, 0, 1, device) * (height - box_h)
         left = self._uniform(n, 0, 1, device) * (width - box_w)
-        rows = torch.arange(height, device=device).view(1, height, 1)
-        cols = torch.arange(width, device=device).view(1, 1, width)
-        inside = ((rows >= top.view(-1, 1, 1)) & (rows < (top + box_h).view(-1, 1, 1))
-                  & (cols >= left.view(-1, 1, 1)) & (cols < (left + box_w).view(-1, 1, 1)))
-        chosen = self._chance(n, self.cfg.erasing, device).view(-1, 1, 1)
-        return images.masked_fill((inside & chosen).unsqueeze(1), 0.0)
+        chosen = self._chance(n, self.cfg.erasing, device).float()
+        return torch.stack([top, top + box_h, left, left + box_w], dim=1) * chosen.view(-1, 1)
 
-    def before_standardize(self, images: Tensor) -> Tensor:
-        """Geometric and photometric changes on [0, 1] images."""
-        if self.geometric:
+    def _planned(self, images: Tensor, positions: slice | None) -> tuple[dict[str, Tensor], slice]:
+        if positions is None:  # a lone batch: plan just for it
             _, _, height, width = images.shape
-            params = self.sample_geometry(images.shape[0], height, width, images.device)
-            images = self.apply_geometry(images, params)
-        if self.photometric:
-            images = self.apply_photometric(images)
+            self.plan(images.shape[0], height, width, images.device)
+            positions = slice(0, images.shape[0])
+        return self._plan, positions
+
+    def before_standardize(self, images: Tensor, positions: slice | None = None) -> Tensor:
+        """Geometric and photometric changes on [0, 1] images; `positions` says which
+        planned samples this batch is (None: draw fresh parameters for it)."""
+        plan, positions = self._planned(images, positions)
+        if "theta" in plan:
+            theta = plan["theta"][positions].to(images.dtype)
+            grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+            images = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros",
+                                   align_corners=False)
+        if "brightness" in plan:
+            images = images * plan["brightness"][positions]
+        if "contrast" in plan:
+            mean = images.mean(dim=(1, 2, 3), keepdim=True)
+            images = (images - mean) * plan["contrast"][positions] + mean
+        if "brightness" in plan or "contrast" in plan:
+            images = images.clamp(0.0, 1.0)
         return images
 
-    def after_standardize(self, images: Tensor) -> Tensor:
-        return self.erase(images) if self.cfg.erasing else images
+    def after_standardize(self, images: Tensor, positions: slice | None = None) -> Tensor:
+        """Random erasing on standardized images: the box is set to 0, the channel mean."""
+        if not self.cfg.erasing:
+            return images
+        plan, positions = self._planned(images, positions)
+        box = plan["erase_box"][positions]
+        _, _, height, width = images.shape
+        rows = torch.arange(height, device=images.device).view(1, height, 1)
+        cols = torch.arange(width, device=images.device).view(1, 1, width)
+        top, bottom, left, right = (box[:, i].view(-1, 1, 1) for i in range(4))
+        inside = (rows >= top) & (rows < bottom) & (cols >= left) & (cols < right)
+        return images.masked_fill(inside.unsqueeze(1), 0.0)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import json
 import math
 import os
@@ -33,12 +32,24 @@ from regtui.train.setup import Prepared, environment, make_optimizer, make_sched
 EVAL_BATCH = 1024
 SAMPLE_IMAGES = 12  # test images kept with their predictions in run_finished
 SMALL_WEIGHT = 1e-3  # |w| below this counts towards the sparsity figure
+CHECKPOINT_SECONDS = 5.0  # at most this much training is lost to a kill -9
 
 
 class Diagnoser(Protocol):
     def update(self, epoch: Epoch) -> list[Alert]: ...
     def state_dict(self) -> dict: ...
     def load_state_dict(self, state: dict) -> None: ...
+
+
+def clone_tree(obj):
+    """Copy the tensors of nested dicts and lists (much faster than copy.deepcopy)."""
+    if isinstance(obj, Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {key: clone_tree(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(clone_tree(value) for value in obj)
+    return obj
 
 
 def save_atomic(obj: object, path: Path) -> None:
@@ -89,6 +100,9 @@ class Trainer:
         self.best_epoch: int | None = None
         self.best_val_acc = -math.inf
         self.best_state: dict[str, Tensor] | None = None
+        self._best_unsaved = False
+        self._pending_state: dict | None = None
+        self._last_write: float | None = None
 
     def _batch_starts(self) -> list[int]:
         n, size = len(self.data.train), self.cfg.train.batch_size
@@ -146,22 +160,47 @@ class Trainer:
         if best_path.is_file():
             self.best_state = torch.load(best_path, map_location=self.device, weights_only=True)
 
-    def _save_checkpoints(self, improved: bool) -> None:
+    def _end_of_epoch_checkpoint(self, improved: bool) -> None:
+        """Keep this epoch's state in memory; write it when a write is due.
+
+        Writing (serializing) a checkpoint costs milliseconds, which is several percent of
+        a short epoch, so files are written at most every CHECKPOINT_SECONDS (and after the
+        first epoch, and whenever the run ends). A kill -9 loses at most that much
+        training; every finished epoch is in events.jsonl regardless.
+        """
         if improved:
-            self.best_state = copy.deepcopy(self.model.state_dict())
+            self.best_state = clone_tree(self.model.state_dict())
+            self._best_unsaved = True
+        self._pending_state = clone_tree(self._state())
+        due = self._last_write is None or \
+            time.perf_counter() - self._last_write >= CHECKPOINT_SECONDS
+        if due:
+            self.write_checkpoints()
+
+    def write_checkpoints(self) -> None:
+        """Write the state kept at the last finished epoch (and best.pt if it changed)."""
+        if self._pending_state is None:
+            return
+        epoch = self._pending_state["epoch"]
+        if self._best_unsaved and self.best_state is not None:
             save_atomic(self.best_state, self.run_dir / BEST_CHECKPOINT)
-            self.emit(Checkpoint(epoch=self.epoch, path=BEST_CHECKPOINT, best=True))
-        save_atomic(self._state(), self.run_dir / LAST_CHECKPOINT)
-        self.emit(Checkpoint(epoch=self.epoch, path=LAST_CHECKPOINT, best=False))
+            self.emit(Checkpoint(epoch=self.best_epoch or epoch, path=BEST_CHECKPOINT,
+                                 best=True))
+            self._best_unsaved = False
+        save_atomic(self._pending_state, self.run_dir / LAST_CHECKPOINT)
+        self.emit(Checkpoint(epoch=epoch, path=LAST_CHECKPOINT, best=False))
+        self._pending_state = None
+        self._last_write = time.perf_counter()
 
     # ------------------------------------------------------------ one epoch
 
-    def _batch(self, split: Split, index: Tensor, train: bool) -> Tensor:
+    def _batch(self, split: Split, index: Tensor, positions: slice | None = None) -> Tensor:
+        """Float batch; with `positions` (its place in the epoch) it is augmented."""
         images = split.images[index]
-        if train and self.augmenter.active:
-            floats = self.augmenter.before_standardize(images.float().div_(255.0))
+        if positions is not None and self.augmenter.active:
+            floats = self.augmenter.before_standardize(images.float().div_(255.0), positions)
             scaled = (floats - self.data.mean.view(1, -1, 1, 1)) / self.data.std.view(1, -1, 1, 1)
-            batch = self.augmenter.after_standardize(scaled)
+            batch = self.augmenter.after_standardize(scaled, positions)
         else:
             batch = self.data.normalize(images)
         if self.channels_last:
@@ -177,6 +216,9 @@ class Trainer:
         self.model.train()
         split = self.data.train
         order = torch.randperm(len(split), generator=self.generator, device=self.device)
+        if self.augmenter.active:
+            _, height, width = self.data.shape
+            self.augmenter.plan(len(split), height, width, self.device)
         zero = torch.zeros((), device=self.device)
         loss_sum, correct, clipped, samples = zero.clone(), zero.clone(), zero.clone(), 0
         grad_sum, layer_sum, grad_samples = zero.clone(), None, 0
@@ -188,7 +230,8 @@ class Trainer:
                 return None
             index = order[start:start + size]
             targets = split.labels[index]
-            loss, logits, mixed = self._forward(self._batch(split, index, True), targets)
+            positions = slice(start, start + int(index.shape[0]))
+            loss, logits, mixed = self._forward(self._batch(split, index, positions), targets)
             self.optimizer.zero_grad(set_to_none=True)
             total = loss
             extra = regularize.penalty(self.weights, self.cfg.regularization.l1,
@@ -259,7 +302,7 @@ class Trainer:
             index = torch.arange(start, min(start + EVAL_BATCH, len(split)), device=self.device)
             targets = split.labels[index]
             with self._autocast():
-                logits = self.forward(self._batch(split, index, False))
+                logits = self.forward(self._batch(split, index))
             loss_sum += regularize.cross_entropy_sum(logits, targets)
             predictions = logits.argmax(dim=1)
             correct += (predictions == targets).sum()
@@ -327,12 +370,14 @@ class Trainer:
             status, reason = "interrupted", "interrupted (Ctrl-C)"
         except Exception as error:  # the run must still end with run_finished
             (self.run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            self._write_checkpoints_quietly()
             finished = RunFinished(status="failed", reason="error",
                                    error=f"{type(error).__name__}: {error}",
                                    best_epoch=self.best_epoch,
                                    best_val_acc=self._best_or_none(), classes=self.data.classes)
             self.emit(finished)
             return finished
+        self.write_checkpoints()
         finished = self._finish(status, reason)
         self.emit(finished)
         return finished
@@ -353,7 +398,7 @@ class Trainer:
             if improved:
                 self.best_epoch, self.best_val_acc = self.epoch, event.val_acc
             ending = self._ending(event, alerts)
-            self._save_checkpoints(improved)
+            self._end_of_epoch_checkpoint(improved)
             if ending:
                 return ending
         return "completed", ""
@@ -375,6 +420,13 @@ class Trainer:
                                           "patience": self.early_stopping.patience}))
                 return "completed", "early stopping"
         return None
+
+    def _write_checkpoints_quietly(self) -> None:
+        """After a failure: keep what can be kept, without hiding the original error."""
+        try:
+            self.write_checkpoints()
+        except Exception:  # noqa: BLE001 - the run's own error is what gets reported
+            pass
 
     def _best_or_none(self) -> float | None:
         return self.best_val_acc if self.best_epoch is not None else None
@@ -400,7 +452,7 @@ class Trainer:
         index = torch.arange(count, device=self.device) * (len(split) // count)
         self.model.eval()
         with self._autocast():
-            predictions = self.forward(self._batch(split, index, False)).argmax(dim=1)
+            predictions = self.forward(self._batch(split, index)).argmax(dim=1)
         images = split.images[index].cpu()
         return {"shape": list(images.shape[1:]),
                 "pixels": [base64.b64encode(image.numpy().tobytes()).decode() for image in images],

@@ -67,7 +67,12 @@ class RegtuiApp(App[int]):
             self.switch_screen(self.monitor)
         else:
             self.push_screen(self.monitor)
-        self.training = self.train(resolved, self.monitor, self.control)
+        # Start training once the first frame is drawn, so the UI's one-off start-up work
+        # (styles, layout) does not compete with the first epoch.
+        self.call_after_refresh(self._launch, resolved, self.monitor, self.control)
+
+    def _launch(self, resolved: Resolved, screen: MonitorScreen, control: Control) -> None:
+        self.training = self.train(resolved, screen, control)
 
     @work(thread=True, exit_on_error=False, group="training")
     def train(self, resolved: Resolved, screen: MonitorScreen, control: Control) -> RunFinished | None:

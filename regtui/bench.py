@@ -1,0 +1,306 @@
+"""`regtui bench`: regtui's trainer against hand-written loops, interleaved, medians.
+
+W0  the loop: digits, cnn, batch 32, Adam 1e-3, 10 epochs, no augmentation;
+    regtui (events, summary, checkpoints, alerts) vs a bare loop over in-memory tensors
+    that does the same work (train, accumulate loss and accuracy on the device, validate
+    every epoch, test at the end).                                   goal regtui/bare <= 1.03
+W1  augmentation: the same with per-sample hflip 0.5, rotation 10, shear 10, scale
+    0.8-1.2; regtui vs the textbook loop (torchvision Dataset with PIL transforms,
+    DataLoader batch 32, loss.item() every step).                    goal textbook/regtui >= 3
+W2  the TUI: W0's training with the monitor attached (a headless Textual app consuming
+    the events) vs headless.                                         goal tui/headless <= 1.03
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from regtui import config as config_module
+from regtui.config import RunConfig
+from regtui.presets import Resolved
+from regtui.store import RunStore
+from regtui.train.loop import EVAL_BATCH, Trainer
+from regtui.train.setup import Prepared, prepare
+
+W1_AUGMENT = {"hflip": 0.5, "rotation": 10.0, "shear": 10.0, "scale": [0.8, 1.2]}
+
+
+def bench_config(device: str, augment: bool = False, epochs: int = 10) -> RunConfig:
+    layer = {"model": {"name": "cnn"},
+             "train": {"batch_size": 32, "lr": 1e-3, "optimizer": "adam", "epochs": epochs,
+                       "device": device, "log_every": 20},
+             "augment": W1_AUGMENT if augment else {}}
+    return config_module.build(config_module.check_layer(layer, "bench"))
+
+
+# ---------------------------------------------------------------- the contenders
+
+def run_regtui(config: RunConfig, runs_dir: Path) -> float:
+    """Wall seconds of Trainer.run with a real run store (events, summary, checkpoints)."""
+    prepared = prepare(config)
+    with RunStore.create(runs_dir, "bench", config_module.to_toml(config)) as store:
+        trainer = Trainer(prepared, store.path, store.write)
+        started = time.perf_counter()
+        trainer.run(store.run_id)
+        _sync(prepared.device)
+        return time.perf_counter() - started
+
+
+def bare_loop(prepared: Prepared, epochs: int | None = None) -> list[float]:
+    """The hand-written loop over in-memory tensors; returns each epoch's train loss."""
+    cfg, data, model, device = prepared.config, prepared.dataset, prepared.model, prepared.device
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
+    generator = torch.Generator(device=device).manual_seed(cfg.train.seed)
+    size, count = cfg.train.batch_size, len(data.train)
+    losses = []
+    for _ in range(epochs or cfg.train.epochs):
+        model.train()
+        order = torch.randperm(count, generator=generator, device=device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        for start in range(0, count, size):
+            index = order[start:start + size]
+            targets = data.train.labels[index]
+            logits = model(data.normalize(data.train.images[index]))
+            loss = F.cross_entropy(logits, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(index)
+            correct += (logits.detach().argmax(dim=1) == targets).sum()
+        losses.append(loss_sum.item() / count)
+        correct.item()
+        _evaluate(model, data, data.val)
+    _evaluate(model, data, data.test)
+    return losses
+
+
+@torch.no_grad()
+def _evaluate(model, data, split) -> tuple[float, float]:
+    """Loss and accuracy, as regtui reports them every epoch."""
+    model.eval()
+    loss = torch.zeros((), device=split.labels.device)
+    correct = torch.zeros((), device=split.labels.device)
+    for start in range(0, len(split), EVAL_BATCH):
+        targets = split.labels[start:start + EVAL_BATCH]
+        logits = model(data.normalize(split.images[start:start + EVAL_BATCH]))
+        loss += F.cross_entropy(logits, targets, reduction="sum")
+        correct += (logits.argmax(dim=1) == targets).sum()
+    count = max(len(split), 1)
+    return loss.item() / count, correct.item() / count
+
+
+def run_bare(config: RunConfig) -> float:
+    prepared = prepare(config)
+    started = time.perf_counter()
+    bare_loop(prepared)
+    _sync(prepared.device)
+    return time.perf_counter() - started
+
+
+class TextbookDataset(torch.utils.data.Dataset):
+    """The usual way: one PIL image per item, transformed on the CPU in __getitem__."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform) -> None:
+        from torchvision.transforms.functional import to_pil_image
+
+        self.images = [to_pil_image(image) for image in images.cpu()]
+        self.labels = labels.cpu().tolist()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        return self.transform(self.images[index]), self.labels[index]
+
+
+def textbook_loop(prepared: Prepared, epochs: int | None = None) -> list[float]:
+    """torchvision transforms on PIL images, a DataLoader, loss.item() every step."""
+    from torchvision import transforms
+
+    cfg, data, model, device = prepared.config, prepared.dataset, prepared.model, prepared.device
+    augment = cfg.augment
+    mean, std = data.mean.cpu().tolist(), data.std.cpu().tolist()
+    train_transform = transforms.Compose([
+        transforms.RandomHorizontalFlip(augment.hflip),
+        transforms.RandomAffine(degrees=augment.rotation, shear=augment.shear,
+                                scale=augment.scale),
+        transforms.ToTensor(), transforms.Normalize(mean, std)])
+    plain = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+    train = TextbookDataset(data.train.images, data.train.labels, train_transform)
+    loaders = {name: torch.utils.data.DataLoader(
+        TextbookDataset(split.images, split.labels, plain), batch_size=EVAL_BATCH)
+        for name, split in (("val", data.val), ("test", data.test))}
+    loader = torch.utils.data.DataLoader(train, batch_size=cfg.train.batch_size, shuffle=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
+    losses = []
+    for _ in range(epochs or cfg.train.epochs):
+        model.train()
+        total, seen = 0.0, 0
+        for images, targets in loader:
+            images, targets = images.to(device), targets.to(device)
+            loss = F.cross_entropy(model(images), targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(targets)
+            seen += len(targets)
+        losses.append(total / seen)
+        _evaluate_loader(model, loaders["val"], device)
+    _evaluate_loader(model, loaders["test"], device)
+    return losses
+
+
+@torch.no_grad()
+def _evaluate_loader(model, loader, device) -> None:
+    model.eval()
+    for images, targets in loader:
+        (model(images.to(device)).argmax(dim=1) == targets.to(device)).sum().item()
+
+
+def run_textbook(config: RunConfig) -> float:
+    prepared = prepare(config)
+    started = time.perf_counter()
+    textbook_loop(prepared)
+    _sync(prepared.device)
+    return time.perf_counter() - started
+
+
+def epochs_with_monitor(config: RunConfig, runs_dir: Path) -> float:
+    """Seconds spent in epochs with the monitor attached to the run's events (a headless
+    Textual app: it draws every frame as it would on a terminal, into no terminal)."""
+    from regtui.tui.app import RegtuiApp
+
+    app = RegtuiApp(runs_dir, start=Resolved(config, ()))
+    app.quit_when_done = True  # exit as soon as the run has finished
+    asyncio.run(app.run_async(headless=True, size=(120, 36)))
+    return sum(e.seconds for e in app.monitor.state.epochs)
+
+
+def epochs_headless(config: RunConfig, runs_dir: Path) -> float:
+    """Seconds spent in epochs without a UI (the same measure as epochs_with_monitor)."""
+    from regtui import train
+
+    seconds: list[float] = []
+    train.start(Resolved(config, ()), runs_dir,
+                listeners=[lambda e: seconds.append(e.seconds) if e.type == "epoch" else None])
+    return sum(seconds)
+
+
+def in_fresh_process(mode: str, device: str, epochs: int, runs_dir: Path) -> float:
+    """W2 runs each side in its own process, as a user runs regtui: a process whose main
+    thread has used torch keeps its OpenMP threads, and a second pool on a training
+    thread would then compete with them for the cores."""
+    result = subprocess.run([sys.executable, "-m", "regtui.bench", mode, device, str(epochs),
+                             str(runs_dir)], capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# ---------------------------------------------------------------- the bench
+
+@dataclass(frozen=True)
+class Result:
+    workload: str
+    what: str
+    ours: str  # label of regtui's side
+    theirs: str
+    ours_seconds: float
+    theirs_seconds: float
+    ratio: float  # as the goal states it
+    goal: str
+    met: bool
+    command: str
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    what: str
+    ours: str
+    theirs: str
+    run_ours: Callable[[Path], float]
+    run_theirs: Callable[[Path], float]
+    ratio: Callable[[float, float], float]
+    goal: str
+    met: Callable[[float], bool]
+
+
+def workloads(device: str, epochs: int = 10) -> dict[str, Workload]:
+    plain = bench_config(device, epochs=epochs)
+    augmented = bench_config(device, augment=True, epochs=epochs)
+    return {
+        "W0": Workload("W0", "digits cnn, 10 epochs, no augmentation", "regtui", "bare loop",
+                       lambda d: run_regtui(plain, d), lambda d: run_bare(plain),
+                       lambda ours, theirs: ours / theirs, "regtui/bare <= 1.03",
+                       lambda r: r <= 1.03),
+        "W1": Workload("W1", "W0 + flip, rotate, shear, scale per sample", "regtui",
+                       "textbook (PIL + DataLoader)",
+                       lambda d: run_regtui(augmented, d), lambda d: run_textbook(augmented),
+                       lambda ours, theirs: theirs / ours, "textbook/regtui >= 3",
+                       lambda r: r >= 3),
+        "W2": Workload("W2", "W0's epochs with the monitor attached", "monitor", "headless",
+                       lambda d: in_fresh_process("monitor", device, epochs, d),
+                       lambda d: in_fresh_process("headless", device, epochs, d),
+                       lambda ours, theirs: ours / theirs, "tui/headless <= 1.03",
+                       lambda r: r <= 1.03),
+    }
+
+
+def run(names: list[str], device: str, repeats: int, epochs: int = 10,
+        progress: Callable[[str], None] = lambda line: None) -> list[Result]:
+    """Each workload: one warm-up pair, then `repeats` interleaved pairs (A B A B ...).
+
+    The ratio is the median of the pairs' ratios: the two runs of a pair are adjacent in
+    time, so a slow drift of the machine's speed cancels out.
+    """
+    results = []
+    chosen = workloads(device, epochs)
+    with tempfile.TemporaryDirectory(prefix="regtui-bench-") as scratch:
+        runs_dir = Path(scratch)
+        for name in names:
+            work = chosen[name]
+            work.run_ours(runs_dir), work.run_theirs(runs_dir)  # warm-up: imports, caches
+            ours, theirs = [], []
+            for index in range(repeats):
+                ours.append(work.run_ours(runs_dir))
+                theirs.append(work.run_theirs(runs_dir))
+                progress(f"{name} {index + 1}/{repeats}: {work.ours} {ours[-1]:.3f}s, "
+                         f"{work.theirs} {theirs[-1]:.3f}s")
+            ratio = statistics.median(work.ratio(o, t) for o, t in zip(ours, theirs))
+            results.append(Result(name, work.what, work.ours, work.theirs,
+                                  statistics.median(ours), statistics.median(theirs), ratio,
+                                  work.goal, work.met(ratio),
+                                  f"regtui bench --workload {name} --device {device} "
+                                  f"--repeats {repeats}"))
+    return results
+
+
+def environment(device: str) -> dict:
+    from regtui.train.setup import device_name, resolve_device
+
+    resolved = resolve_device(device)
+    return {"device": str(resolved), "device_name": device_name(resolved),
+            "torch": torch.__version__, "threads": torch.get_num_threads()}
+
+
+if __name__ == "__main__":  # W2's child: python -m regtui.bench MODE DEVICE EPOCHS RUNS_DIR
+    mode, device_arg, epochs_arg, runs_arg = sys.argv[1:5]
+    measure = epochs_with_monitor if mode == "monitor" else epochs_headless
+    print(measure(bench_config(device_arg, epochs=int(epochs_arg)), Path(runs_arg)))
