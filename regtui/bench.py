@@ -101,10 +101,11 @@ def _evaluate(model, data, split) -> tuple[float, float]:
     return loss.item() / count, correct.item() / count
 
 
-def run_bare(config: RunConfig) -> float:
+def timed(loop: Callable[[Prepared], object], config: RunConfig) -> float:
+    """Wall seconds of a reference loop, setup (data, model) excluded."""
     prepared = prepare(config)
     started = time.perf_counter()
-    bare_loop(prepared)
+    loop(prepared)
     _sync(prepared.device)
     return time.perf_counter() - started
 
@@ -168,14 +169,6 @@ def _evaluate_loader(model, loader, device) -> None:
     model.eval()
     for images, targets in loader:
         (model(images.to(device)).argmax(dim=1) == targets.to(device)).sum().item()
-
-
-def run_textbook(config: RunConfig) -> float:
-    prepared = prepare(config)
-    started = time.perf_counter()
-    textbook_loop(prepared)
-    _sync(prepared.device)
-    return time.perf_counter() - started
 
 
 def epochs_with_monitor(config: RunConfig, runs_dir: Path) -> float:
@@ -247,12 +240,12 @@ def workloads(device: str, epochs: int = 10) -> dict[str, Workload]:
     augmented = bench_config(device, augment=True, epochs=epochs)
     return {
         "W0": Workload("W0", "digits cnn, 10 epochs, no augmentation", "regtui", "bare loop",
-                       lambda d: run_regtui(plain, d), lambda d: run_bare(plain),
+                       lambda d: run_regtui(plain, d), lambda d: timed(bare_loop, plain),
                        lambda ours, theirs: ours / theirs, "regtui/bare <= 1.03",
                        lambda r: r <= 1.03),
         "W1": Workload("W1", "W0 + flip, rotate, shear, scale per sample", "regtui",
                        "textbook (PIL + DataLoader)",
-                       lambda d: run_regtui(augmented, d), lambda d: run_textbook(augmented),
+                       lambda d: run_regtui(augmented, d), lambda d: timed(textbook_loop, augmented),
                        lambda ours, theirs: theirs / ours, "textbook/regtui >= 3",
                        lambda r: r >= 3),
         "W2": Workload("W2", "W0's epochs with the monitor attached", "monitor", "headless",
