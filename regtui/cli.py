@@ -242,6 +242,42 @@ def runs_command(
     out.print(table)
 
 
+# ---------------------------------------------------------------- export
+
+@app.command("export")
+def export_command(
+    run_ref: Optional[str] = typer.Argument(None, metavar="RUN", help="Run directory, id or part of an id."),
+    fmt: list[str] = typer.Option(["md"], "--format", "-f", help="md, json, csv, html, tensorboard or all; repeatable."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File (folder for tensorboard) to write; one run and one format only."),
+    every_run: bool = typer.Option(False, "--all", help="Export every run in the runs dir."),
+    runs_dir: Path = typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help="Where runs are kept [default: ./runs]."),
+) -> None:
+    """Write a run's summary as md, json, csv, html or TensorBoard files (into the run dir by default)."""
+    from regtui import export as export_module
+
+    runs_dir = runs_dir or default_runs_dir()
+    formats = list(export_module.FORMATS) if "all" in fmt else fmt
+    unknown = [f for f in formats if f not in export_module.FORMATS]
+    if unknown:
+        raise fail(f"--format {unknown[0]}: unknown; accepted: "
+                   f"{', '.join(export_module.FORMATS)}, all")
+    if every_run == bool(run_ref):
+        raise fail("give one RUN or --all")
+    try:
+        runs = [r.path for r in list_runs(runs_dir)] if every_run else [find_run(runs_dir, run_ref)]
+    except RunDirError as error:
+        raise fail(str(error))
+    if output and (len(runs) > 1 or len(formats) > 1):
+        raise fail("-o names one file: use it with one RUN and one --format")
+    for run_dir in runs:
+        for name in formats:
+            try:
+                written = export_module.export(run_dir, name, output)
+            except export_module.ExportError as error:
+                raise fail(str(error))
+            out.print(f"{name}: {written}")
+
+
 # ---------------------------------------------------------------- bench
 
 BENCH_WORKLOADS = ("W0", "W1", "W2")

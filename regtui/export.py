@@ -1,0 +1,225 @@
+"""Export a run directory as md, json, csv, html or TensorBoard event files.
+
+Reads the run directory only (events.jsonl, config.toml); works on interrupted and torn
+runs because the summary is folded from whatever events are readable.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from regtui.events import Epoch, Event, jsonable, read_events
+from regtui.store import CONFIG_NAME, EVENTS_NAME, load_summary
+from regtui.summary import SummaryBuilder
+
+FORMATS = ("md", "json", "csv", "html", "tensorboard")
+CSV_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "grad_norm",
+               "seconds", "samples_per_s", "weight_norm", "sparsity", "clipped")
+
+
+TENSORBOARD_TAGS = {"train_loss": "loss/train", "val_loss": "loss/val",
+                    "train_acc": "accuracy/train", "val_acc": "accuracy/val",
+                    "lr": "lr", "grad_norm": "grad_norm"}
+
+
+class ExportError(RuntimeError):
+    """An export cannot be written (a missing optional package, ...)."""
+
+
+@dataclass
+class RunData:
+    path: Path
+    summary: dict[str, Any]
+    epochs: list[Epoch]
+    events: list[Event]
+    config_toml: str
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunData:
+        events = read_events(run_dir / EVENTS_NAME)
+        builder = SummaryBuilder()
+        for event in events:
+            builder.add(event)
+        config = (run_dir / CONFIG_NAME).read_text(encoding="utf-8") \
+            if (run_dir / CONFIG_NAME).is_file() else ""
+        return cls(run_dir, load_summary(run_dir), builder.epoch_list(), events, config)
+
+
+EPOCH_FIELDS = {f.name for f in dataclasses.fields(Epoch)}
+
+
+def epoch_row(epoch: Epoch) -> dict[str, Any]:
+    """The CSV columns of one epoch; extras (weight norm, ...) where the run recorded them."""
+    extras = epoch.extras or {}
+    return {key: getattr(epoch, key) if key in EPOCH_FIELDS else extras.get(key, "")
+            for key in CSV_COLUMNS}
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+# ---------------------------------------------------------------- formats
+
+def to_json(run: RunData) -> str:
+    body = {"summary": run.summary, "epochs": [epoch_row(e) | {"extras": e.extras}
+                                               for e in run.epochs]}
+    return json.dumps(jsonable(body), indent=2) + "\n"
+
+
+def to_csv(run: RunData) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for epoch in run.epochs:
+        writer.writerow(epoch_row(epoch))
+    return buffer.getvalue()
+
+
+def text_plot(run: RunData, width: int = 78, height: int = 18) -> str:
+    """Loss and accuracy curves as plain text (plotext, no colours)."""
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    plt.subplots(1, 2)
+    xs = [e.epoch for e in run.epochs]
+    for index, (title, keys) in enumerate((("loss", ("train_loss", "val_loss")),
+                                           ("accuracy", ("train_acc", "val_acc"))), start=1):
+        plt.subplot(1, index)
+        plt.title(title)
+        for key in keys:
+            points = [(x, getattr(e, key)) for x, e in zip(xs, run.epochs)
+                      if math.isfinite(getattr(e, key))]
+            if points:
+                plt.plot([p[0] for p in points], [p[1] for p in points],
+                         label=key.split("_")[0], marker="dot")
+    text = plt.uncolorize(plt.build())
+    plt.clear_figure()
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
+def to_markdown(run: RunData) -> str:
+    s = run.summary
+    diagnosis = (s.get("diagnosis") or {}).get("verdict", "-")
+    lines = [f"# regtui run {s['run_id']}", "",
+             "| | |", "| --- | --- |",
+             f"| presets | {', '.join(s['presets']) or '-'} |",
+             f"| data / model | {s['dataset']} / {s['model']} |",
+             f"| status | {s['status']}{' (' + s['reason'] + ')' if s.get('reason') else ''} |",
+             f"| epochs | {s['epochs_completed']} of {s['epochs_planned']} |",
+             f"| best val acc | {_num(s['best_val_acc'])} at epoch {_num(s['best_epoch'])} |",
+             f"| test acc | {_num(s['test_acc'])} |",
+             f"| final train−val gap | {_num(s['final_gap'])} |",
+             f"| diagnosis | {diagnosis} |",
+             f"| train seconds | {_num(s['train_seconds'], 1)} |", "",
+             "## Curves", "", "```", text_plot(run).rstrip(), "```", "",
+             "## Alerts", ""]
+    alerts = s.get("alerts") or []
+    lines += [f"- epoch {a['epoch']} **{a['level']} · {a['kind']}**: {a['message']}"
+              + (f" — try {', '.join(a['suggest'])}" if a.get("suggest") else "")
+              for a in alerts] or ["(none)"]
+    lines += ["", "## Epochs", "", "| " + " | ".join(CSV_COLUMNS[:7]) + " |",
+              "|" + " --- |" * 7]
+    lines += ["| " + " | ".join(_num(epoch_row(e)[key]) for key in CSV_COLUMNS[:7]) + " |"
+              for e in run.epochs]
+    matrix = s.get("confusion_matrix")
+    if matrix:
+        classes = s.get("classes") or [str(i) for i in range(len(matrix))]
+        lines += ["", "## Confusion matrix (rows: true class, columns: predicted)", "",
+                  "| | " + " | ".join(classes) + " |", "|" + " --- |" * (len(classes) + 1)]
+        lines += [f"| **{name}** | " + " | ".join(str(c) for c in row) + " |"
+                  for name, row in zip(classes, matrix)]
+    lines += ["", "## Config", "", "```toml", run.config_toml.rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def to_html(run: RunData) -> str:
+    """One self-contained page (plotly.js inlined: it opens offline)."""
+    try:
+        import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
+    except ImportError:
+        raise ExportError("the html export needs plotly: pip install 'regtui[html]' "
+                          "(or pip install plotly)") from None
+    xs = [e.epoch for e in run.epochs]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    for column, keys in ((1, ("train_loss", "val_loss")), (2, ("train_acc", "val_acc"))):
+        for key in keys:
+            values = [getattr(e, key) if math.isfinite(getattr(e, key)) else None
+                      for e in run.epochs]
+            figure.add_trace(go.Scatter(x=xs, y=values, name=key, mode="lines+markers"),
+                             row=1, col=column)
+    figure.update_layout(title=f"regtui run {run.summary['run_id']}", height=450)
+    chart = figure.to_html(full_html=False, include_plotlyjs=True)
+    summary_md = to_markdown(run)
+    from html import escape
+
+    return ("<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>regtui {escape(run.summary['run_id'])}</title></head><body>"
+            f"{chart}<pre>{escape(summary_md)}</pre></body></html>\n")
+
+
+def to_tensorboard(run: RunData, folder: Path) -> list[Path]:
+    """Event files for `tensorboard --logdir folder`: per-epoch scalars and hparams."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ExportError("the tensorboard export needs tensorboard: "
+                          "pip install 'regtui[tensorboard]'") from None
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = SummaryWriter(log_dir=str(folder))
+    for epoch in run.epochs:
+        for key, tag in TENSORBOARD_TAGS.items():
+            value = getattr(epoch, key)
+            if math.isfinite(value):
+                writer.add_scalar(tag, value, epoch.epoch)
+    hparams = {f"{section}.{key}": (value if isinstance(value, (int, float, str, bool))
+                                    else str(value))
+               for section, values in _started_config(run).items()
+               for key, value in values.items() if value is not None}
+    s = run.summary
+    metrics = {f"hparam/{key}": float(s[key]) for key in ("best_val_acc", "test_acc",
+                                                            "final_gap")
+               if isinstance(s.get(key), (int, float))}
+    writer.add_hparams(hparams, metrics, run_name=".")
+    writer.close()
+    return sorted(folder.rglob("events.out.tfevents.*"))
+
+
+def _started_config(run: RunData) -> dict[str, dict[str, Any]]:
+    started = next((e for e in run.events if e.type == "run_started"), None)
+    return started.config if started else {}
+
+
+WRITERS: dict[str, Callable[[RunData], str]] = {
+    "md": to_markdown, "json": to_json, "csv": to_csv, "html": to_html,
+}
+
+
+def export(run_dir: Path, fmt: str, output: Path | None = None) -> Path:
+    """Write one export; returns the file (or folder, for tensorboard) written."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; accepted: {', '.join(FORMATS)}")
+    run = RunData.load(run_dir)
+    if fmt == "tensorboard":
+        folder = output or run_dir / "tensorboard"
+        to_tensorboard(run, folder)
+        return folder
+    # never summary.json: that one is the run's own, rewritten while it trains
+    target = output or run_dir / f"export.{fmt}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(WRITERS[fmt](run), encoding="utf-8")
+    return target
