@@ -242,6 +242,62 @@ def runs_command(
     out.print(table)
 
 
+# ---------------------------------------------------------------- show and watch
+
+@app.command("show")
+def show_command(
+    run_ref: str = typer.Argument(..., metavar="RUN", help="Run directory, id or part of an id."),
+    plain: bool = typer.Option(False, "--plain", help="Print text (for pipes) instead of opening the monitor."),
+    runs_dir: Path = typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help="Where runs are kept [default: ./runs]."),
+) -> None:
+    """One run's curves, alerts, diagnosis and confusion matrix, without training."""
+    from regtui.events import read_events
+    from regtui.store import EVENTS_NAME
+
+    try:
+        run_dir = find_run(runs_dir or default_runs_dir(), run_ref)
+    except RunDirError as error:
+        raise fail(str(error))
+    if plain or not sys.stdout.isatty():
+        from regtui.export import RunData, to_markdown
+
+        print(to_markdown(RunData.load(run_dir)), end="")
+        return
+    from regtui.tui.app import RegtuiApp
+
+    RegtuiApp(run_dir.parent, replay=read_events(run_dir / EVENTS_NAME)).run()
+
+
+def newest_running(runs_dir: Path) -> Path:
+    running = [r for r in list_runs(runs_dir) if r.status == "running"]
+    if not running:
+        raise RunDirError(f"no run is running in {runs_dir}; give RUN (`regtui runs` lists them)")
+    return running[-1].path
+
+
+@app.command("watch")
+def watch_command(
+    run_ref: Optional[str] = typer.Argument(None, metavar="[RUN]", help="Run directory, id or part of an id [default: the newest running run]."),
+    runs_dir: Path = typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help="Where runs are kept [default: ./runs]."),
+) -> None:
+    """Attach the monitor to a run another process is writing; q detaches, the run goes on."""
+    runs_dir = runs_dir or default_runs_dir()
+    try:
+        if run_ref is None:
+            run_dir = newest_running(runs_dir)
+        elif Path(run_ref).exists() or "/" in run_ref:
+            run_dir = Path(run_ref)  # a directory that may not exist yet: wait for it
+        else:
+            run_dir = find_run(runs_dir, run_ref)
+    except RunDirError as error:
+        raise fail(str(error))
+    if not sys.stdout.isatty():
+        raise fail("watch needs a terminal; for a pipe use `regtui show RUN --plain`")
+    from regtui.tui.app import RegtuiApp
+
+    RegtuiApp(run_dir.parent, follow=run_dir).run()
+
+
 # ---------------------------------------------------------------- export
 
 @app.command("export")

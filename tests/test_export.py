@@ -117,3 +117,14 @@ def test_export_command(finished_run: Path) -> None:
     assert bad.exit_code == 2 and "accepted: md, json, csv, html, tensorboard, all" in bad.output
     both = runner.invoke(app, ["export", str(finished_run), "-f", "all", "-o", "x"])
     assert both.exit_code == 2 and "-o names one file" in both.output
+
+
+def test_show_plain_prints_the_run(finished_run: Path) -> None:
+    result = CliRunner().invoke(app, ["show", str(finished_run), "--plain"])
+    assert result.exit_code == 0, result.output
+    assert "| status | completed |" in result.output and "## Curves" in result.output
+
+
+def test_watch_without_a_running_run_says_so(runs_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["watch"])
+    assert result.exit_code == 2 and "no run is running" in result.output

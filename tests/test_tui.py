@@ -194,3 +194,60 @@ async def test_a_run_that_cannot_start_shows_the_error(runs_dir: Path) -> None:
         await pilot.press("q")
     assert app.return_value == 2
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_follower_holds_back_torn_lines_and_waits_for_the_file(tmp_path: Path) -> None:
+    from regtui.events import Epoch as EpochEvent
+    from regtui.events import to_json
+    from regtui.follow import EventFollower
+
+    path = tmp_path / "events.jsonl"
+    follower = EventFollower(path)
+    assert follower.poll() == []  # no file yet
+    line = to_json(EpochEvent(epoch=1))
+    path.write_text(line[:10])
+    assert follower.poll() == []  # torn: held back
+    with path.open("a") as handle:
+        handle.write(line[10:] + "\n" + to_json(EpochEvent(epoch=2)) + "\n")
+    assert [e.epoch for e in follower.poll()] == [1, 2]
+    assert follower.poll() == []
+
+
+async def test_watch_follows_a_file_another_process_appends_to(tmp_path: Path) -> None:
+    from regtui.events import to_json
+    from regtui.store import RunStore
+
+    events = scripted_run(epochs=6, finished=True)
+    store = RunStore.create(tmp_path, "watched", "")  # holds the lock like a live writer
+    run_dir = store.path
+    app = RegtuiApp(tmp_path, follow=run_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        with (run_dir / "events.jsonl").open("a") as handle:
+            for event in events[:8]:
+                handle.write(to_json(event) + "\n")
+            handle.write(to_json(events[8])[:15])  # a torn line, as a writer mid-write
+            handle.flush()
+            await wait_for(pilot, lambda: len(app.monitor.state.epochs) == 3)
+            handle.write(to_json(events[8])[15:] + "\n")
+            for event in events[9:]:
+                handle.write(to_json(event) + "\n")
+        await wait_for(pilot, lambda: app.monitor.state.finished is not None)
+        assert len(app.monitor.state.epochs) == 6
+        size_before = (run_dir / "events.jsonl").stat().st_size
+        await pilot.press("q")
+    assert (run_dir / "events.jsonl").stat().st_size == size_before  # watching never writes
+    store.close()
+
+
+async def test_watch_notices_a_writer_that_died(tmp_path: Path) -> None:
+    from regtui.events import to_json
+    from regtui.store import RunStore
+
+    store = RunStore.create(tmp_path, "dead", "")
+    with (store.path / "events.jsonl").open("a") as handle:
+        for event in scripted_run(epochs=2)[:3]:
+            handle.write(to_json(event) + "\n")
+    store.close()  # the lock is free: nobody writes any more
+    app = RegtuiApp(tmp_path, follow=store.path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "writer gone" in text_of(app.monitor.query_one("#status")))

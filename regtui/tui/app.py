@@ -10,6 +10,8 @@ from textual.app import App
 from textual.worker import Worker, WorkerState
 
 from regtui.control import Control
+from regtui.follow import EventFollower
+from regtui.store import EVENTS_NAME, is_alive
 from regtui.events import Event, RunFinished
 from regtui.presets import Resolved
 from regtui.tui.messages import EventArrived, RunFailed
@@ -19,6 +21,9 @@ from regtui.tui.screens.monitor import MonitorScreen
 from regtui.tui.screens.setup import SetupChoice, SetupScreen
 
 
+FOLLOW_SECONDS = 0.5  # how often `watch` looks at the followed events.jsonl
+
+
 class RegtuiApp(App[int]):
     """Returns an exit status: the run's (0, 1, 130) or 2 when the run could not start."""
 
@@ -26,12 +31,14 @@ class RegtuiApp(App[int]):
     TITLE = "regtui"
 
     def __init__(self, runs_dir: Path, start: Resolved | None = None,
-                 setup: SetupChoice | None = None, replay: Sequence[Event] | None = None) -> None:
+                 setup: SetupChoice | None = None, replay: Sequence[Event] | None = None,
+                 follow: Path | None = None) -> None:
         super().__init__()
         self.runs_dir = runs_dir
         self.first_run = start
         self.first_setup = setup
         self.replay = replay
+        self.follow = follow  # a run directory another process writes: watch, never write
         self.control: Control | None = None
         self.resolved: Resolved | None = None
         self.monitor: MonitorScreen | None = None
@@ -47,8 +54,22 @@ class RegtuiApp(App[int]):
             self.push_screen(self.monitor)
             for event in self.replay:
                 self.monitor.post_message(EventArrived(event))
+        elif self.follow is not None:
+            self.monitor = MonitorScreen()
+            self.push_screen(self.monitor)
+            self.follower = EventFollower(self.follow / EVENTS_NAME)
+            self.poll_followed()
+            self.set_interval(FOLLOW_SECONDS, self.poll_followed)
         else:
             self.push_screen(SetupScreen(self.first_setup))
+
+    def poll_followed(self) -> None:
+        """Read what the other process has appended; notice when it died without a word."""
+        for event in self.follower.poll():
+            self.monitor.post_message(EventArrived(event))
+        state = self.monitor.state
+        if state.started and not state.finished and not is_alive(self.follow):
+            self.monitor.set_status_override("interrupted (writer gone)")
 
     # ------------------------------------------------------------ the run
 

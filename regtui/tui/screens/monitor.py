@@ -44,6 +44,7 @@ class MonitorScreen(Screen):
         self.curves_drawn_at = -CURVE_SECONDS
         self.redraws = 0
         self.paused = False
+        self.status_override: str | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -79,6 +80,12 @@ class MonitorScreen(Screen):
         error.show(message.error)
         error.display = True
 
+    def set_status_override(self, status: str | None) -> None:
+        """Say what the events cannot (a watched run whose writer has died)."""
+        if status != self.status_override:
+            self.status_override = status
+            self.drawn_version = -1
+
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
         self.drawn_version = -1
@@ -92,7 +99,7 @@ class MonitorScreen(Screen):
         self.redraws += 1
         state = self.state
         with self.app.batch_update():
-            self.query_one(StatusLine).show(state, self.paused)
+            self.query_one(StatusLine).show(state, self.paused, self.status_override)
             progress = self.query_one(ProgressBar)
             progress.update(total=state.planned_epochs or None, progress=state.epoch_fraction())
             self.query_one(TrainingPanel).show(state)

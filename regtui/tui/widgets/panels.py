@@ -23,12 +23,13 @@ def _duration(seconds: float | None) -> str:
 class StatusLine(Static):
     """Run id, presets, device, status, epoch i/N, ETA, samples/s."""
 
-    def show(self, state: RunState, paused: bool) -> None:
+    def show(self, state: RunState, paused: bool, override: str | None = None) -> None:
         started = state.started
         if started is None:
-            self.update("preparing the run: loading data and building the model…")
+            self.update("waiting for the run to start: loading data and building the model…")
             return
-        status = state.finished.status if state.finished else ("paused" if paused else "training")
+        status = state.finished.status if state.finished else (
+            override or ("paused" if paused else "training"))
         epochs = state.epochs
         last = epochs[-1] if epochs else None
         text = Text()
