@@ -298,6 +298,44 @@ def watch_command(
     RegtuiApp(run_dir.parent, follow=run_dir).run()
 
 
+# ---------------------------------------------------------------- compare
+
+@app.command("compare")
+def compare_command(
+    run_refs: list[str] = typer.Argument(..., metavar="RUN RUN [...]", help="Two or more runs; the first is the reference."),
+    plain: bool = typer.Option(False, "--plain", help="No colours (for pipes)."),
+    runs_dir: Path = typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help="Where runs are kept [default: ./runs]."),
+) -> None:
+    """Validation curves overlaid, the config keys that differ, outcomes and attribution."""
+    from regtui.compare import compare, text_plot
+    from regtui.console import fmt
+    from regtui.export import RunData
+
+    if len(run_refs) < 2:
+        raise fail("compare needs at least two runs")
+    try:
+        runs = [RunData.load(find_run(runs_dir or default_runs_dir(), ref)) for ref in run_refs]
+    except RunDirError as error:
+        raise fail(str(error))
+    comparison = compare(runs)
+    console = Console(highlight=False, no_color=plain, width=out.width)
+    table = Table("", *[f"#{i} {r.summary['run_id']}" for i, r in enumerate(runs, 1)],
+                  box=None, pad_edge=False)
+    for key, values in comparison.differing.items():
+        table.add_row(key, *[fmt(v) if not isinstance(v, list) else str(v) for v in values])
+    for label, attribute in (("best val acc", "best_val_acc"), ("best epoch", "best_epoch"),
+                             ("final gap", "final_gap"), ("overfitting onset", "onset"),
+                             ("test acc", "test_acc"), ("seconds", "seconds")):
+        table.add_row(f"[bold]{label}[/]", *[fmt(getattr(o, attribute))
+                                             for o in comparison.outcomes])
+    console.print(table)
+    console.print()
+    for index in range(1, len(runs)):
+        console.print(f"#{index + 1} vs #1: {comparison.attribution(index)}")
+    console.print()
+    console.print(text_plot(comparison), markup=False)
+
+
 # ---------------------------------------------------------------- export
 
 @app.command("export")

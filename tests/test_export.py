@@ -128,3 +128,22 @@ def test_show_plain_prints_the_run(finished_run: Path) -> None:
 def test_watch_without_a_running_run_says_so(runs_dir: Path) -> None:
     result = CliRunner().invoke(app, ["watch"])
     assert result.exit_code == 2 and "no run is running" in result.output
+
+
+def test_compare_shows_only_differing_keys_and_attributes_the_change(finished_run: Path,
+                                                                     tmp_path: Path) -> None:
+    from regtui.compare import compare
+    from regtui.export import RunData
+
+    other, _ = train.start(tiny("model.dropout=0.3", epochs=3), tmp_path)
+    comparison = compare([RunData.load(finished_run), RunData.load(other)])
+    assert comparison.differing == {"model.dropout": [0.0, 0.3]}
+    sentence = comparison.attribution(1)
+    assert sentence.startswith("model.dropout 0.300 (vs 0.000): final gap ")
+    assert "best val acc" in sentence and "→" in sentence
+    result = CliRunner().invoke(app, ["compare", str(finished_run), str(other), "--plain"])
+    assert result.exit_code == 0, result.output
+    assert "model.dropout" in result.output and "#2 vs #1: model.dropout 0.300" in result.output
+    assert "val_acc" in result.output and "train.lr" not in result.output
+    alone = CliRunner().invoke(app, ["compare", str(finished_run)])
+    assert alone.exit_code == 2 and "at least two runs" in alone.output
