@@ -8,6 +8,10 @@ from typing import Any, Sequence
 
 from regtui.export import RunData
 
+# Plain text has no colours: each run gets its own marker (plotext's legends can fail on
+# short series, so the legend is printed under the plot).
+MARKERS = ("•", "x", "+", "o", "*", "#")
+
 
 def _flat(config: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {f"{section}.{key}": value for section, values in config.items()
@@ -78,6 +82,7 @@ def text_plot(comparison: Comparison, width: int = 78, height: int = 16) -> str:
     """Validation accuracy and loss of every run, overlaid (plain text)."""
     import plotext as plt
 
+    markers = MARKERS * (len(comparison.runs) // len(MARKERS) + 1)
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.subplots(1, 2)
@@ -88,8 +93,9 @@ def text_plot(comparison: Comparison, width: int = 78, height: int = 16) -> str:
             points = [(e.epoch, getattr(e, key)) for e in run.epochs
                       if math.isfinite(getattr(e, key))]
             if points:
-                plt.plot([p[0] for p in points], [p[1] for p in points], label=f"#{number}",
-                         marker="dot")
+                plt.plot([p[0] for p in points], [p[1] for p in points],
+                         marker=markers[number - 1])
     text = plt.uncolorize(plt.build())
     plt.clear_figure()
-    return "\n".join(line.rstrip() for line in text.splitlines())
+    legend = "   ".join(f"{markers[i]} #{i + 1}" for i in range(len(comparison.runs)))
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n" + legend

@@ -105,10 +105,10 @@ def text_plot(run: RunData, width: int = 78, height: int = 18) -> str:
                       if math.isfinite(getattr(e, key))]
             if points:
                 plt.plot([p[0] for p in points], [p[1] for p in points],
-                         label=key.split("_")[0], marker="dot")
+                         marker="•" if key.startswith("train") else "x")
     text = plt.uncolorize(plt.build())
     plt.clear_figure()
-    return "\n".join(line.rstrip() for line in text.splitlines())
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n• train   x val"
 
 
 def to_markdown(run: RunData) -> str:

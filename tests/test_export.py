@@ -142,7 +142,8 @@ def test_compare_shows_only_differing_keys_and_attributes_the_change(finished_ru
     assert sentence.startswith("model.dropout 0.300 (vs 0.000): final gap ")
     assert "best val acc" in sentence and "→" in sentence
     result = CliRunner().invoke(app, ["compare", str(finished_run), str(other), "--plain"])
-    assert result.exit_code == 0, result.output
+    import traceback
+    assert result.exit_code == 0, "".join(traceback.format_exception(*result.exc_info))
     assert "model.dropout" in result.output and "#2 vs #1: model.dropout 0.300" in result.output
     assert "val_acc" in result.output and "train.lr" not in result.output
     alone = CliRunner().invoke(app, ["compare", str(finished_run)])
