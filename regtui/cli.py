@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -217,29 +215,24 @@ def _show_preset(preset: presets_module.Preset) -> None:
 
 @app.command("runs")
 def runs_command(
+    browse: bool = typer.Option(False, "--browse", "-b", help="Open the Runs screen: replay, compare, export, delete."),
     runs_dir: Path = typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help="Where runs are kept [default: ./runs]."),
 ) -> None:
-    """List the runs: id, presets, status, epochs, best val acc."""
-    from regtui.console import STATUS_STYLE, fmt
+    """List the runs: id, presets, status, epochs, best val acc, final gap, diagnosis."""
+    from regtui.runs_table import runs_table
 
     runs_dir = runs_dir or default_runs_dir()
+    if browse:
+        if not sys.stdout.isatty():
+            raise fail("--browse needs a terminal; without it `regtui runs` prints the table")
+        from regtui.tui.app import RegtuiApp
+
+        raise typer.Exit(RegtuiApp(runs_dir, browse=True).run() or 0)
     records = list_runs(runs_dir)
     if not records:
         out.print(f"no runs in {runs_dir}; start one with: regtui run --preset dropout")
         return
-    table = Table("id", "presets", "data / model", "status", "epochs", "best val acc",
-                  "test acc", "started", box=None, pad_edge=False)
-    for record in records:
-        s = record.summary
-        started = datetime.fromtimestamp(s["started"]).strftime("%Y-%m-%d %H:%M") \
-            if s["started"] else "-"
-        style = STATUS_STYLE.get(s["status"], "")
-        table.add_row(record.run_id, ", ".join(s["presets"]) or "-",
-                      f"{s['dataset'] or '-'} / {s['model'] or '-'}",
-                      f"[{style}]{s['status']}[/]",
-                      f"{s['epochs_completed']}/{s['epochs_planned'] or '-'}",
-                      fmt(s["best_val_acc"]), fmt(s["test_acc"]), started)
-    out.print(table)
+    out.print(runs_table(records))
 
 
 # ---------------------------------------------------------------- show and watch
@@ -251,9 +244,6 @@ def show_command(
     runs_dir: Path = typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help="Where runs are kept [default: ./runs]."),
 ) -> None:
     """One run's curves, alerts, diagnosis and confusion matrix, without training."""
-    from regtui.events import read_events
-    from regtui.store import EVENTS_NAME
-
     try:
         run_dir = find_run(runs_dir or default_runs_dir(), run_ref)
     except RunDirError as error:
@@ -265,7 +255,7 @@ def show_command(
         return
     from regtui.tui.app import RegtuiApp
 
-    RegtuiApp(run_dir.parent, replay=read_events(run_dir / EVENTS_NAME)).run()
+    RegtuiApp(run_dir.parent, show=run_dir).run()
 
 
 def newest_running(runs_dir: Path) -> Path:
@@ -307,8 +297,7 @@ def compare_command(
     runs_dir: Path = typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help="Where runs are kept [default: ./runs]."),
 ) -> None:
     """Validation curves overlaid, the config keys that differ, outcomes and attribution."""
-    from regtui.compare import compare, text_plot
-    from regtui.console import fmt
+    from regtui.compare import compare, comparison_table, text_plot
     from regtui.export import RunData
 
     if len(run_refs) < 2:
@@ -319,16 +308,7 @@ def compare_command(
         raise fail(str(error))
     comparison = compare(runs)
     console = Console(highlight=False, no_color=plain, width=out.width)
-    table = Table("", *[f"#{i} {r.summary['run_id']}" for i, r in enumerate(runs, 1)],
-                  box=None, pad_edge=False)
-    for key, values in comparison.differing.items():
-        table.add_row(key, *[fmt(v) if not isinstance(v, list) else str(v) for v in values])
-    for label, attribute in (("best val acc", "best_val_acc"), ("best epoch", "best_epoch"),
-                             ("final gap", "final_gap"), ("overfitting onset", "onset"),
-                             ("test acc", "test_acc"), ("seconds", "seconds")):
-        table.add_row(f"[bold]{label}[/]", *[fmt(getattr(o, attribute))
-                                             for o in comparison.outcomes])
-    console.print(table)
+    console.print(comparison_table(comparison))
     console.print()
     for index in range(1, len(runs)):
         console.print(f"#{index + 1} vs #1: {comparison.attribution(index)}")

@@ -6,6 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from rich.table import Table
+
+from regtui.console import fmt
 from regtui.export import RunData
 
 # Plain text has no colours: each run gets its own marker (plotext's legends can fail on
@@ -76,6 +79,23 @@ def compare(runs: Sequence[RunData]) -> Comparison:
     differing = {key: [config.get(key) for config in configs] for key in keys
                  if len({repr(config.get(key)) for config in configs}) > 1}
     return Comparison(list(runs), differing, [Outcome.of(run) for run in runs])
+
+
+OUTCOME_ROWS = (("best val acc", "best_val_acc"), ("best epoch", "best_epoch"),
+                ("final gap", "final_gap"), ("overfitting onset", "onset"),
+                ("test acc", "test_acc"), ("seconds", "seconds"))
+
+
+def comparison_table(comparison: Comparison) -> Table:
+    """One column per run: the keys that differ, then the outcomes (bold)."""
+    table = Table("", *[f"#{i} {r.summary['run_id']}" for i, r in enumerate(comparison.runs, 1)],
+                  box=None, pad_edge=False)
+    for key, values in comparison.differing.items():
+        table.add_row(key, *[_fmt(v) if isinstance(v, list) else fmt(v) for v in values])
+    for label, attribute in OUTCOME_ROWS:
+        table.add_row(f"[bold]{label}[/]", *[fmt(getattr(o, attribute))
+                                             for o in comparison.outcomes])
+    return table
 
 
 def text_plot(comparison: Comparison, width: int = 78, height: int = 16) -> str:

@@ -26,6 +26,14 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def alert_head(level: str, kind: str, message: str) -> str:
+    """"warning ·" before "overfitting since epoch 7: ...": the kind is not repeated when
+    the message already starts with it; otherwise "critical · divergence:"."""
+    if message.startswith(kind.replace("_", " ")):
+        return f"{level} ·"
+    return f"{level} · {kind}:"
+
+
 def epoch_line(event: Epoch, total: int | None) -> str:
     of = f"/{total}" if total else ""
     return (f"epoch {event.epoch:>3}{of}  train loss {fmt(event.train_loss, 4)} "
@@ -81,7 +89,7 @@ class ConsoleView:
     def _alert(self, event: Alert) -> None:
         style = LEVEL_STYLE.get(event.level, "")
         suggest = f"  → try {', '.join(event.suggest)}" if event.suggest else ""
-        self.console.print(f"[{style}]{event.level} · {event.kind}:[/] {event.message}{suggest}")
+        self.console.print(f"[{style}]{alert_head(event.level, event.kind, event.message)}[/] {event.message}{suggest}")
 
     def _finished(self, event: RunFinished) -> None:
         style = STATUS_STYLE.get(event.status, "")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from regtui.console import alert_head
 from regtui.events import Epoch, Event, jsonable, read_events
 from regtui.store import CONFIG_NAME, EVENTS_NAME, load_summary
 from regtui.summary import SummaryBuilder
@@ -128,7 +129,8 @@ def to_markdown(run: RunData) -> str:
              "## Curves", "", "```", text_plot(run).rstrip(), "```", "",
              "## Alerts", ""]
     alerts = s.get("alerts") or []
-    lines += [f"- epoch {a['epoch']} **{a['level']} · {a['kind']}**: {a['message']}"
+    lines += [f"- epoch {a['epoch']} **{alert_head(a['level'], a['kind'], a['message'])}** "
+              f"{a['message']}"
               + (f" — try {', '.join(a['suggest'])}" if a.get("suggest") else "")
               for a in alerts] or ["(none)"]
     lines += ["", "## Epochs", "", "| " + " | ".join(CSV_COLUMNS[:7]) + " |",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
 import pytest
 
 from regtui import presets
+from regtui.events import Epoch, read_events
 
 # Small and fast: a 240-sample digits subset and a narrow MLP train in well under a second.
 TINY = ["data.train_subset=240", "model.hidden=[32]", "train.batch_size=32"]
@@ -31,3 +36,25 @@ def tiny(*assignments: str, preset_names: Sequence[str] = (), epochs: int = 1,
     """A resolved config for a tiny CPU run."""
     flags = {"train": {"epochs": epochs, "seed": seed, "device": "cpu"}}
     return presets.resolve(preset_names, [*TINY, *assignments], flags)
+
+
+def spawn_run(runs_dir: Path, epochs: int) -> subprocess.Popen:
+    """A real `regtui run` in its own process (to kill, interrupt or watch)."""
+    env = {**os.environ, "REGTUI_RUNS_DIR": str(runs_dir), "PYTHONUNBUFFERED": "1"}
+    settings = [arg for a in [*TINY[:2], "train.batch_size=8"] for arg in ("--set", a)]
+    command = [sys.executable, "-m", "regtui.cli", "run", "--headless", "--device", "cpu",
+               *settings, "--epochs", str(epochs)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def wait_for_epochs(runs_dir: Path, count: int, process: subprocess.Popen) -> Path:
+    """The spawned run's directory, once it has written `count` epochs."""
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        for events in runs_dir.glob("*/events.jsonl"):
+            if sum(isinstance(e, Epoch) for e in read_events(events)) >= count:
+                return events.parent
+        assert process.poll() is None, process.stdout.read()
+        time.sleep(0.05)
+    raise AssertionError("the run did not reach its epochs in time")

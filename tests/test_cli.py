@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from conftest import spawn_run, wait_for_epochs
 from regtui.cli import app
 from regtui.events import Epoch, read_events
 from regtui.store import list_runs
@@ -112,28 +111,9 @@ def test_diverged_run_exits_1(runs_dir: Path) -> None:
     assert "diagnosis: diverged at epoch 1" in result.output and "Traceback" not in result.output
 
 
-def _spawn_run(runs_dir: Path, epochs: int) -> subprocess.Popen:
-    env = {**os.environ, "REGTUI_RUNS_DIR": str(runs_dir), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "regtui.cli", "run", "--headless", *TINY,
-               "--set", "train.batch_size=8", "--epochs", str(epochs)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-
-
-def _wait_for_epochs(runs_dir: Path, count: int, process: subprocess.Popen) -> Path:
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        for events in runs_dir.glob("*/events.jsonl"):
-            if sum(isinstance(e, Epoch) for e in read_events(events)) >= count:
-                return events.parent
-        assert process.poll() is None, process.stdout.read()
-        time.sleep(0.05)
-    raise AssertionError("the run did not reach its epochs in time")
-
-
 def test_sigkill_keeps_finished_epochs_and_resume_completes(runs_dir: Path) -> None:
-    process = _spawn_run(runs_dir, epochs=200)
-    run_dir = _wait_for_epochs(runs_dir, 2, process)
+    process = spawn_run(runs_dir, epochs=200)
+    run_dir = wait_for_epochs(runs_dir, 2, process)
     process.kill()
     process.wait()
     epochs = [e.epoch for e in read_events(run_dir / "events.jsonl") if isinstance(e, Epoch)]
@@ -147,8 +127,8 @@ def test_sigkill_keeps_finished_epochs_and_resume_completes(runs_dir: Path) -> N
 
 
 def test_ctrl_c_ends_the_run_cleanly_with_exit_130(runs_dir: Path) -> None:
-    process = _spawn_run(runs_dir, epochs=200)
-    run_dir = _wait_for_epochs(runs_dir, 1, process)
+    process = spawn_run(runs_dir, epochs=200)
+    run_dir = wait_for_epochs(runs_dir, 1, process)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output

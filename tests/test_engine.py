@@ -12,9 +12,9 @@ from torch import nn
 
 from conftest import tiny
 from regtui import train
-from regtui.config import InitConfig, ModelConfig, RunConfig
+from regtui.config import InitConfig, ModelConfig
 from regtui.control import Control
-from regtui.events import Epoch, RunFinished, Step, read_events
+from regtui.events import Epoch, Step, read_events
 from regtui.train import models, regularize
 from regtui.train.initializers import initializer
 from regtui.train.loop import Trainer

@@ -11,7 +11,7 @@ from rich.console import Console
 from textual.widgets import Button, Input, SelectionList
 
 from conftest import tiny
-from regtui.events import Epoch, Step, read_events
+from regtui.events import Step, read_events
 from regtui.tui.app import RegtuiApp
 from regtui.tui.messages import EventArrived
 from regtui.tui.screens.augment import AugmentPreview

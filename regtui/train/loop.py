@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from regtui.control import Control
 from regtui.events import Alert, Checkpoint, Epoch, Event, RunFinished, RunStarted, Step

@@ -10,18 +10,15 @@ from textual.app import App
 from textual.worker import Worker, WorkerState
 
 from regtui.control import Control
-from regtui.follow import EventFollower
-from regtui.store import EVENTS_NAME, is_alive
 from regtui.events import Event, RunFinished
+from regtui.store import is_alive
 from regtui.presets import Resolved
 from regtui.tui.messages import EventArrived, RunFailed
 from regtui.tui.screens.augment import AugmentPreview
 from regtui.tui.screens.dialogs import ConfirmQuit, HelpScreen
 from regtui.tui.screens.monitor import MonitorScreen
+from regtui.tui.screens.runs import RunsScreen
 from regtui.tui.screens.setup import SetupChoice, SetupScreen
-
-
-FOLLOW_SECONDS = 0.5  # how often `watch` looks at the followed events.jsonl
 
 
 class RegtuiApp(App[int]):
@@ -32,13 +29,19 @@ class RegtuiApp(App[int]):
 
     def __init__(self, runs_dir: Path, start: Resolved | None = None,
                  setup: SetupChoice | None = None, replay: Sequence[Event] | None = None,
-                 follow: Path | None = None) -> None:
+                 follow: Path | None = None, show: Path | None = None,
+                 browse: bool = False) -> None:
+        """One of: start (train now), replay (events), follow (watch a run directory another
+        process writes), show (a run directory: followed while alive, else replayed),
+        browse (the Runs screen); else the Setup screen, prefilled from setup."""
         super().__init__()
         self.runs_dir = runs_dir
         self.first_run = start
         self.first_setup = setup
         self.replay = replay
         self.follow = follow  # a run directory another process writes: watch, never write
+        self.first_show = show
+        self.browse = browse
         self.control: Control | None = None
         self.resolved: Resolved | None = None
         self.monitor: MonitorScreen | None = None
@@ -55,21 +58,25 @@ class RegtuiApp(App[int]):
             for event in self.replay:
                 self.monitor.post_message(EventArrived(event))
         elif self.follow is not None:
-            self.monitor = MonitorScreen()
+            self.monitor = MonitorScreen(self.follow, follow=True)
             self.push_screen(self.monitor)
-            self.follower = EventFollower(self.follow / EVENTS_NAME)
-            self.poll_followed()
-            self.set_interval(FOLLOW_SECONDS, self.poll_followed)
+        elif self.first_show is not None:
+            self.monitor = self.show_run(self.first_show)
+        elif self.browse:
+            self.push_screen(RunsScreen())
         else:
             self.push_screen(SetupScreen(self.first_setup))
 
-    def poll_followed(self) -> None:
-        """Read what the other process has appended; notice when it died without a word."""
-        for event in self.follower.poll():
-            self.monitor.post_message(EventArrived(event))
-        state = self.monitor.state
-        if state.started and not state.finished and not is_alive(self.follow):
-            self.monitor.set_status_override("interrupted (writer gone)")
+    def show_run(self, run_dir: Path) -> MonitorScreen:
+        """A run from disk in a Monitor screen: followed while its writer lives, else replayed."""
+        screen = MonitorScreen(run_dir, follow=is_alive(run_dir))
+        self.push_screen(screen)
+        return screen
+
+    @property
+    def shown_monitor(self) -> MonitorScreen | None:
+        """The Monitor on screen (a replay opened from Runs), else the app's own run's."""
+        return self.screen if isinstance(self.screen, MonitorScreen) else self.monitor
 
     # ------------------------------------------------------------ the run
 
@@ -113,6 +120,7 @@ class RegtuiApp(App[int]):
     def training_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is not self.training:
             return
+        self.refresh_bindings()
         if event.state == WorkerState.ERROR and self.monitor is not None:
             self.monitor.post_message(RunFailed(str(event.worker.error), bad_input=False))
             self.exit_status = 1
@@ -125,22 +133,34 @@ class RegtuiApp(App[int]):
 
     # ------------------------------------------------------------ keys
 
+    @property
+    def training_shown(self) -> bool:
+        """p and s act on the run this app trains, and only from its own Monitor."""
+        return self.running and self.control is not None and self.shown_monitor is self.monitor
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Pause and stop are hidden from the footer where there is no run of ours to act on."""
+        if action in ("toggle_pause", "stop_run"):
+            return self.training_shown
+        return True
+
     def action_toggle_pause(self) -> None:
-        if self.running and self.control and self.monitor:
+        if self.training_shown:
             paused = self.control.toggle_pause()
             self.monitor.set_paused(paused)
             self.notify("paused" if paused else "resumed", timeout=2)
 
     def action_stop_run(self) -> None:
-        if self.running and self.control:
+        if self.training_shown:
             self.control.stop("stopped")
             self.notify("stopping after the current step", timeout=3)
 
     def action_new_run(self) -> None:
         """Setup, prefilled with this run's presets and settings plus the latest suggestion."""
-        started = self.monitor.state.started if self.monitor else None
+        monitor = self.shown_monitor
+        started = monitor.state.started if monitor else None
         presets = list(started.presets) if started else ["dropout"]
-        alerts = [a for a in self.monitor.state.alerts if a.suggest] if self.monitor else []
+        alerts = [a for a in monitor.state.alerts if a.suggest] if monitor else []
         known = _known_presets()
         suggestion = next((name for name in (alerts[-1].suggest if alerts else [])
                            if name not in presets and name in known), None)
@@ -159,6 +179,20 @@ class RegtuiApp(App[int]):
             resolved = self.screen.resolved
         if resolved is not None:
             self.push_screen(AugmentPreview(resolved.config))
+
+    def action_export(self) -> None:
+        monitor = self.shown_monitor
+        run_dir = monitor.run_dir if monitor else None
+        if run_dir is None or not run_dir.is_dir():
+            self.notify("nothing to export yet: the run has not started", severity="warning")
+            return
+        from regtui.tui.screens.export import ExportDialog
+
+        self.push_screen(ExportDialog(run_dir))
+
+    def action_runs(self) -> None:
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -1,4 +1,4 @@
-"""Small modal screens: help, confirm quit."""
+"""Small modal screens: help, yes/no questions."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ HELP = """[b]regtui keys[/b]
   s   stop the run: it ends cleanly, tested on its best epoch
   n   new run: Setup, prefilled with this run's presets plus the latest suggestion
   a   augmentation preview: training images before and after augmentation (r re-rolls)
+  e   export this run: md, json, csv, html or TensorBoard files, into its run directory
+  r   runs: every run kept on disk; open, compare, export or delete them
   q   quit (asks first while a run is training; the run still ends with run_finished)
-  ?   this help
+  ?   this help        esc goes back
 
 Setup: space toggles a preset, tab moves between fields, ctrl+s starts.
-Runs are kept under the runs directory; `regtui runs` lists them."""
+Runs: enter opens, space marks, c compares the marked runs, e exports, d deletes."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -28,18 +30,29 @@ class HelpScreen(ModalScreen[None]):
         yield Static(HELP, id="help-text", classes="dialog")
 
 
-class ConfirmQuit(ModalScreen[bool]):
+class Confirm(ModalScreen[bool]):
+    """A yes/no question; y or the first button says yes."""
+
     BINDINGS = [Binding("y", "answer(True)", "yes"), Binding("n,escape", "answer(False)", "no")]
+
+    def __init__(self, question: str, yes: str, no: str) -> None:
+        super().__init__()
+        self.question, self.yes, self.no = question, yes, no
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("A run is training. Stop it and quit? (y/n)")
+            yield Static(f"{self.question} (y/n)")
             with Horizontal():
-                yield Button("Stop and quit", variant="error", id="yes")
-                yield Button("Keep training", id="no")
+                yield Button(self.yes, variant="error", id="yes")
+                yield Button(self.no, id="no")
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+
+class ConfirmQuit(Confirm):
+    def __init__(self) -> None:
+        super().__init__("A run is training. Stop it and quit?", "Stop and quit", "Keep training")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,6 +12,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar
 
+from regtui.events import read_events
+from regtui.follow import EventFollower
+from regtui.store import EVENTS_NAME, is_alive
 from regtui.tui.messages import EventArrived, RunFailed
 from regtui.tui.state import RunState
 from regtui.tui.widgets.epoch_table import EpochTable
@@ -24,21 +28,29 @@ from regtui.tui.widgets.panels import (AlertsPanel, ErrorPanel, ResultsPanel, St
 REDRAWS_PER_SECOND = 1
 CURVE_SECONDS = 2.0
 NARROW_WIDTH = 110  # below this many columns the panels stack
+FOLLOW_SECONDS = 0.5  # how often a watched events.jsonl is read
 
 
 class MonitorScreen(Screen):
     BINDINGS = [
-        Binding("p", "app.toggle_pause", "pause/resume"),
+        Binding("p", "app.toggle_pause", "pause"),
         Binding("s", "app.stop_run", "stop"),
         Binding("n", "app.new_run", "new run"),
-        Binding("a", "app.augment_preview", "augmentation"),
+        Binding("a", "app.augment_preview", "augment"),
+        Binding("e", "app.export", "export"),
+        Binding("r", "app.runs", "runs"),
         Binding("question_mark", "app.help", "help", key_display="?"),
+        Binding("escape", "app.back", "back", show=False),
         Binding("q", "app.quit_app", "quit"),
     ]
 
-    def __init__(self, state: RunState | None = None) -> None:
+    def __init__(self, run_dir: Path | None = None, follow: bool = False) -> None:
+        """run_dir: a run on disk to show (read once), or with follow=True to watch as
+        another process writes it (never written to). Without it, events are posted in."""
         super().__init__()
-        self.state = state or RunState()
+        self.state = RunState()
+        self.source_dir = run_dir
+        self.follower = EventFollower(run_dir / EVENTS_NAME) if run_dir and follow else None
         self.drawn_version = -1
         self.drawn_curves = -1
         self.curves_drawn_at = -CURVE_SECONDS
@@ -59,13 +71,37 @@ class MonitorScreen(Screen):
                 yield AlertsPanel(id="alerts")
                 yield TrainingPanel(id="signals")
             yield EpochTable(id="epochs")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.set_interval(1 / REDRAWS_PER_SECOND, self.redraw)
         self.query_one("#error").display = False
         self.query_one("#results").display = False
+        if self.follower is not None:
+            self.poll_followed()
+            self.set_interval(FOLLOW_SECONDS, self.poll_followed)
+        elif self.source_dir is not None:
+            for event in read_events(self.source_dir / EVENTS_NAME):
+                self.state.add(event)
+            if self.state.started and not self.state.finished:
+                self.set_status_override("interrupted")
         self.redraw()
+
+    @property
+    def run_dir(self) -> Path | None:
+        """Where this run is kept: the directory shown, or the live run's under runs_dir."""
+        if self.source_dir is not None:
+            return self.source_dir
+        started = self.state.started
+        return self.app.runs_dir / started.run_id if started else None
+
+    def poll_followed(self) -> None:
+        """Read what the other process appended; notice when it died without a word."""
+        for event in self.follower.poll():
+            self.state.add(event)
+        state = self.state
+        if state.started and not state.finished and not is_alive(self.source_dir):
+            self.set_status_override("interrupted (writer gone)")
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_WIDTH, "narrow")

@@ -37,6 +37,7 @@ class SetupScreen(Screen):
     BINDINGS = [
         Binding("ctrl+s", "start", "start"),
         Binding("a", "app.augment_preview", "augmentation"),
+        Binding("r", "app.runs", "runs"),
         Binding("question_mark", "app.help", "help", key_display="?"),
         Binding("escape", "app.back", "back"),
     ]
@@ -76,7 +77,7 @@ class SetupScreen(Screen):
                 yield Static(id="problem")
                 yield Button("Start", variant="success", id="start")
                 yield Static(id="preview")
-        yield Footer()
+        yield Footer(compact=True)
 
     def _selections(self) -> list[Selection]:
         chosen = set(self.choice.presets)

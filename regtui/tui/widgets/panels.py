@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from regtui.console import LEVEL_STYLE, STATUS_STYLE, fmt
+from regtui.console import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt
 from regtui.events import Alert, RunFinished
 from regtui.tui.state import RunState
 from regtui.tui.widgets import image_grid
@@ -53,8 +53,7 @@ class AlertsPanel(Static):
             return
         text = Text()
         for alert in reversed(alerts):
-            text.append(f"e{alert.epoch} {alert.level} · {alert.kind}: ",
-                        LEVEL_STYLE.get(alert.level, ""))
+            text.append(f"e{alert.epoch} {alert_head(alert.level, alert.kind, alert.message)} ", LEVEL_STYLE.get(alert.level, ""))
             text.append(alert.message)
             if alert.suggest:
                 text.append(f" → try {', '.join(alert.suggest)}", "bold")

@@ -1,0 +1,43 @@
+"""One row per run, the same in `regtui runs` and the TUI's Runs screen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from regtui.console import STATUS_STYLE, fmt
+from regtui.store import RunRecord
+
+COLUMNS = ("id", "presets", "data / model", "status", "epochs", "best val acc", "final gap",
+           "diagnosis", "started")
+
+
+def diagnosis_text(summary: dict[str, Any]) -> str:
+    diagnosis = summary.get("diagnosis")
+    return diagnosis["verdict"] if diagnosis else "-"
+
+
+def started_text(summary: dict[str, Any]) -> str:
+    started = summary.get("started")
+    return datetime.fromtimestamp(started).strftime("%Y-%m-%d %H:%M") if started else "-"
+
+
+def run_row(record: RunRecord) -> tuple[Text, ...]:
+    """The run's cells, in COLUMNS order; the status coloured."""
+    s = record.summary
+    cells = (record.run_id, ", ".join(s["presets"]) or "-",
+             f"{s['dataset'] or '-'} / {s['model'] or '-'}", s["status"],
+             f"{s['epochs_completed']}/{s['epochs_planned'] or '-'}", fmt(s["best_val_acc"]),
+             fmt(s["final_gap"]), diagnosis_text(s), started_text(s))
+    return tuple(Text(cell, STATUS_STYLE.get(cell, "") if i == 3 else "")
+                 for i, cell in enumerate(cells))
+
+
+def runs_table(records: Sequence[RunRecord]) -> Table:
+    table = Table(*COLUMNS, box=None, pad_edge=False)
+    for record in records:
+        table.add_row(*run_row(record))
+    return table
