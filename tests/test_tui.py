@@ -73,8 +73,9 @@ async def test_monitor_shows_a_scripted_run(size: tuple[int, int], runs_dir: Pat
 async def test_ten_thousand_steps_redraw_a_bounded_number_of_times(runs_dir: Path) -> None:
     app = RegtuiApp(runs_dir, replay=scripted_run(epochs=2))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.monitor.state.epochs)
-        await pilot.pause(0.3)
+        # every scripted epoch received and drawn, so any later replot would be the steps' doing
+        await wait_for(pilot, lambda: len(app.monitor.state.epochs) == 2)
+        await wait_for(pilot, lambda: drawn(app.monitor))
         screen = app.monitor
         plot = screen.query_one("#loss-plot", MetricPlot)
         before_redraws, before_replots = screen.redraws, plot.replots
