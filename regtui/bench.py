@@ -9,6 +9,7 @@ W1  augmentation: the same with per-sample hflip 0.5, rotation 10, shear 10, sca
     DataLoader batch 32, loss.item() every step).                    goal textbook/regtui >= 3
 W2  the TUI: W0's training with the monitor attached (a headless Textual app consuming
     the events) vs headless.                                         goal tui/headless <= 1.03
+W3, T98  CIFAR-shaped throughput and time to 98% on MNIST: see bench_scale.
 """
 
 from __future__ import annotations
@@ -148,20 +149,27 @@ def textbook_loop(prepared: Prepared, epochs: int | None = None) -> list[float]:
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
     losses = []
     for _ in range(epochs or cfg.train.epochs):
-        model.train()
-        total, seen = 0.0, 0
-        for images, targets in loader:
-            images, targets = images.to(device), targets.to(device)
-            loss = F.cross_entropy(model(images), targets)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(targets)
-            seen += len(targets)
+        total, seen = textbook_epoch(model, loader, optimizer, device)
         losses.append(total / seen)
         _evaluate_loader(model, loaders["val"], device)
     _evaluate_loader(model, loaders["test"], device)
     return losses
+
+
+def textbook_epoch(model: torch.nn.Module, loader, optimizer: torch.optim.Optimizer,
+                   device: torch.device) -> tuple[float, int]:
+    """One epoch as tutorials write it: loss.item() every step. Returns (loss sum, samples)."""
+    model.train()
+    total, seen = 0.0, 0
+    for images, targets in loader:
+        images, targets = images.to(device), targets.to(device)
+        loss = F.cross_entropy(model(images), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(targets)
+        seen += len(targets)
+    return total, seen
 
 
 @torch.no_grad()
@@ -214,12 +222,14 @@ class Result:
     what: str
     ours: str  # label of regtui's side
     theirs: str
-    ours_seconds: float
+    ours_seconds: float  # the median measure: seconds, or samples/s where unit says so
     theirs_seconds: float
     ratio: float  # as the goal states it
     goal: str
-    met: bool
+    met: bool | None  # None: measured, no goal
     command: str
+    unit: str = "s"
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -232,10 +242,15 @@ class Workload:
     run_theirs: Callable[[Path], float]
     ratio: Callable[[float, float], float]
     goal: str
-    met: Callable[[float], bool]
+    met: Callable[[float], bool | None]
+    unit: str = "s"
+    warmup: bool = True  # one unrecorded pair first (imports, caches, cudnn autotuning)
+    max_pairs: int | None = None  # long workloads: at most this many pairs
+    note: Callable[[float], str] = lambda ours: ""
 
 
-def workloads(device: str, epochs: int = 10) -> dict[str, Workload]:
+def workloads(device: str, epochs: int = 10,
+              mnist_dir: Path | None = None) -> dict[str, Workload]:
     plain = bench_config(device, epochs=epochs)
     augmented = bench_config(device, augment=True, epochs=epochs)
     return {
@@ -253,36 +268,71 @@ def workloads(device: str, epochs: int = 10) -> dict[str, Workload]:
                        lambda d: in_fresh_process("headless", device, epochs, d),
                        lambda ours, theirs: ours / theirs, "tui/headless <= 1.03",
                        lambda r: r <= 1.03),
+        **scale_workloads(device, mnist_dir),
     }
 
 
+def scale_workloads(device: str, mnist_dir: Path | None = None) -> dict[str, Workload]:
+    """W3 (one per model) and T98; their data is made or read once, when first needed."""
+    from functools import cache
+
+    from regtui import bench_scale as scale
+
+    w3_data = cache(lambda: scale.w3_data(device))
+    mnist = cache(lambda: scale.mnist_t10k(scale.find_mnist_t10k(mnist_dir)))
+    chosen = {}
+    for model in ("resnet18", "cnn"):
+        name = f"W3-{model}"
+        chosen[name] = Workload(
+            name, f"CIFAR-shaped {model}, batch 512, flip + translate", "regtui",
+            f"textbook ({scale.textbook_workers()} DataLoader workers)",
+            lambda d, m=model: scale.w3_regtui(m, device, w3_data(), d),
+            lambda d, m=model: scale.w3_textbook(m, device, w3_data()),
+            lambda ours, theirs: ours / theirs, "regtui/textbook >= 5", lambda r: r >= 5,
+            unit="samples/s", max_pairs=3, note=lambda ours, m=model: scale.gpu_share(
+                m, device, ours))
+    chosen["T98"] = Workload(
+        "T98", "MNIST t10k (8,000/2,000), cnn+bn: seconds to 98% val acc", "regtui",
+        "textbook (same batches)", lambda d: scale.t98_regtui(device, mnist(), d),
+        lambda d: scale.t98_textbook(device, mnist()), lambda ours, theirs: theirs / ours,
+        "measured (textbook/regtui)", lambda r: None, warmup=False, max_pairs=3)
+    return chosen
+
+
 def run(names: list[str], device: str, repeats: int, epochs: int = 10,
-        progress: Callable[[str], None] = lambda line: None) -> list[Result]:
+        progress: Callable[[str], None] = lambda line: None,
+        mnist_dir: Path | None = None) -> list[Result]:
     """Each workload: one warm-up pair, then `repeats` interleaved pairs (A B A B ...).
 
     The ratio is the median of the pairs' ratios: the two runs of a pair are adjacent in
     time, so a slow drift of the machine's speed cancels out.
     """
     results = []
-    chosen = workloads(device, epochs)
+    chosen = workloads(device, epochs, mnist_dir)
     with tempfile.TemporaryDirectory(prefix="regtui-bench-") as scratch:
         runs_dir = Path(scratch)
         for name in names:
-            work = chosen[name]
-            work.run_ours(runs_dir), work.run_theirs(runs_dir)  # warm-up: imports, caches
-            ours, theirs = [], []
-            for index in range(repeats):
-                ours.append(work.run_ours(runs_dir))
-                theirs.append(work.run_theirs(runs_dir))
-                progress(f"{name} {index + 1}/{repeats}: {work.ours} {ours[-1]:.3f}s, "
-                         f"{work.theirs} {theirs[-1]:.3f}s")
-            ratio = statistics.median(work.ratio(o, t) for o, t in zip(ours, theirs))
-            results.append(Result(name, work.what, work.ours, work.theirs,
-                                  statistics.median(ours), statistics.median(theirs), ratio,
-                                  work.goal, work.met(ratio),
-                                  f"regtui bench --workload {name} --device {device} "
-                                  f"--repeats {repeats}"))
+            results.append(_measure(chosen[name], device, repeats, runs_dir, progress))
     return results
+
+
+def _measure(work: Workload, device: str, repeats: int, runs_dir: Path,
+             progress: Callable[[str], None]) -> Result:
+    if work.warmup:
+        work.run_ours(runs_dir), work.run_theirs(runs_dir)
+    pairs = min(repeats, work.max_pairs or repeats)
+    ours, theirs = [], []
+    for index in range(pairs):
+        ours.append(work.run_ours(runs_dir))
+        theirs.append(work.run_theirs(runs_dir))
+        progress(f"{work.name} {index + 1}/{pairs}: {work.ours} {ours[-1]:.3f} {work.unit}, "
+                 f"{work.theirs} {theirs[-1]:.3f} {work.unit}")
+    ratio = statistics.median(work.ratio(o, t) for o, t in zip(ours, theirs))
+    median_ours = statistics.median(ours)
+    return Result(work.name, work.what, work.ours, work.theirs, median_ours,
+                  statistics.median(theirs), ratio, work.goal, work.met(ratio),
+                  f"regtui bench --workload {work.name} --device {device} --repeats {repeats}",
+                  work.unit, work.note(median_ours))
 
 
 def environment(device: str) -> dict:

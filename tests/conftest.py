@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 import pytest
+import torch
 
 from regtui import presets
 from regtui.events import Epoch, read_events
@@ -58,3 +60,10 @@ def wait_for_epochs(runs_dir: Path, count: int, process: subprocess.Popen) -> Pa
         assert process.poll() is None, process.stdout.read()
         time.sleep(0.05)
     raise AssertionError("the run did not reach its epochs in time")
+
+
+def write_idx(path: Path, array: torch.Tensor) -> None:
+    """The MNIST IDX format: magic (0, 0, uint8 type, ndim), big-endian dims, raw bytes."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
+    header += b"".join(struct.pack(">I", size) for size in array.shape)
+    path.write_bytes(header + array.to(torch.uint8).numpy().tobytes())

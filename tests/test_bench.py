@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
+import re
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
+from conftest import write_idx
 from regtui import bench
-from regtui.cli import app
+from regtui import bench_scale as scale
+from regtui.cli import _bench_names, app
+from regtui.config import RunConfig
+from regtui.events import read_events
 from regtui.train.loop import Trainer
 from regtui.train.setup import prepare
 
@@ -50,3 +58,120 @@ def test_bench_rejects_unknown_workloads() -> None:
     result = CliRunner().invoke(app, ["bench", "-w", "W9"])
     assert result.exit_code == 2
     assert "accepted: W0, W1, W2" in result.output
+
+
+# ---------------------------------------------------------------- W3 and T98 (bench_scale)
+
+def fake_t10k(folder: Path, count: int = 50, gz: bool = False) -> Path:
+    """MNIST's t10k file pair, with a pixel that tells each image's class."""
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = torch.arange(count) % 10
+    images = torch.randint(0, 256, (count, 28, 28), generator=torch.Generator().manual_seed(0))
+    images[:, 0, 0] = labels * 20
+    for stem, array in (("t10k-images-idx3-ubyte", images), ("t10k-labels-idx1-ubyte", labels)):
+        write_idx(folder / stem, array)
+        if gz:
+            packed = folder / f"{stem}.gz"
+            packed.write_bytes(gzip.compress((folder / stem).read_bytes()))
+            (folder / stem).unlink()
+    return folder
+
+
+def t98_config(epochs: int, batch_size: int = 16) -> RunConfig:
+    config = scale.t98_config("cpu")
+    return replace(config, train=replace(config.train, epochs=epochs, batch_size=batch_size))
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mnist_t10k_is_read_from_idx_files_and_split_80_20(tmp_path: Path, gz: bool) -> None:
+    folder = fake_t10k(tmp_path / "t10k", gz=gz)
+    assert scale.find_mnist_t10k(folder) == folder
+    train, val = scale.mnist_t10k(folder)
+    assert (len(train), len(val)) == (40, 10)
+    assert train.images.shape == (40, 1, 28, 28) and train.images.dtype == torch.uint8
+    assert torch.equal(train.images[:, 0, 0, 0].long(), train.labels * 20)  # pairs kept
+    assert torch.bincount(torch.cat([train.labels, val.labels])).tolist() == [5] * 10
+
+
+def test_t98_without_the_mnist_files_exits_2_naming_them(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "-w", "T98", "--mnist", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "t10k-images-idx3-ubyte" in result.output and "--mnist DIR" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_t98_with_a_corrupt_idx_file_exits_2(tmp_path: Path) -> None:
+    folder = fake_t10k(tmp_path / "t10k")
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x09abc")
+    result = CliRunner().invoke(app, ["bench", "-w", "T98", "--mnist", str(folder),
+                                      "--repeats", "1"])
+    assert result.exit_code == 2
+    assert "not an IDX file" in result.output and "Traceback" not in result.output
+
+
+def test_textbook_sampler_replays_the_trainers_shuffle(tmp_path: Path, monkeypatch) -> None:
+    data = scale.mnist_t10k(fake_t10k(tmp_path / "t10k"))
+    drawn = []
+    real_randperm = torch.randperm
+
+    def recording(*args, **kwargs):
+        order = real_randperm(*args, **kwargs)
+        drawn.append(order.tolist())
+        return order
+
+    monkeypatch.setattr(torch, "randperm", recording)
+    prepared = scale.prepared_for(t98_config(epochs=3), *data, "t10k")
+    scale.regtui_epochs(prepared, tmp_path / "runs")
+    monkeypatch.setattr(torch, "randperm", real_randperm)
+    trainer_orders = [order for order in drawn if len(order) == len(data[0])]
+    sampler = scale.SameOrder(len(data[0]), seed=0, device=torch.device("cpu"))
+    assert len(trainer_orders) == 3
+    assert [list(sampler) for _ in range(3)] == trainer_orders
+
+
+def test_both_t98_contenders_start_from_the_same_weights(tmp_path: Path) -> None:
+    data = scale.mnist_t10k(fake_t10k(tmp_path / "t10k"))
+    ours, theirs = (scale.prepared_for(t98_config(1), *data, "t10k") for _ in range(2))
+    for (name, a), (_, b) in zip(ours.model.state_dict().items(),
+                                 theirs.model.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_t98_reports_the_time_the_target_is_first_reached(tmp_path: Path, monkeypatch) -> None:
+    data = scale.mnist_t10k(fake_t10k(tmp_path / "t10k"))
+    monkeypatch.setattr(scale, "T98_MAX_EPOCHS", 2)
+    monkeypatch.setattr(scale, "T98_TARGET", 0.0)  # reached after the first epoch
+    ours, theirs = scale.t98_regtui("cpu", data, tmp_path), scale.t98_textbook("cpu", data)
+    assert 0 < ours < math.inf and 0 < theirs < math.inf
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "t10k"]
+    epochs = [e for e in read_events(run / "events.jsonl") if e.type == "epoch"]
+    assert len(epochs) == 1  # stopped at the target, not run on to the last epoch
+    monkeypatch.setattr(scale, "T98_TARGET", 1.01)  # never reached
+    assert scale.t98_regtui("cpu", data, tmp_path) == math.inf
+    assert scale.t98_textbook("cpu", data) == math.inf
+
+
+def test_w3_contenders_report_samples_per_second(tmp_path: Path) -> None:
+    data = scale.cifar_shaped(64)
+    assert data[0].images.shape == (64, 3, 32, 32) and data[0].images.dtype == torch.uint8
+    ours, theirs = scale.w3_regtui("cnn", "cpu", data, tmp_path), scale.w3_textbook("cnn", "cpu", data)
+    assert ours > 0 and theirs > 0
+    assert re.fullmatch(r"\d+\.\d{3} TFLOP/s", scale.gpu_share("cnn", "cpu", ours))
+
+
+def test_training_flops_are_three_forward_passes() -> None:
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(10, 5))
+    # forward: one 10x5 multiply-add per sample = 100 FLOPs; backward twice that
+    assert scale.flops_per_sample(model, (1, 2, 5), torch.device("cpu")) == 300
+
+
+def test_gpu_peaks_match_the_most_specific_name() -> None:
+    assert scale.peak_flops("NVIDIA H100 PCIe") == 756e12
+    assert scale.peak_flops("NVIDIA H100 80GB HBM3") == 989e12
+    assert scale.peak_flops("x86_64") is None
+
+
+def test_w3_stands_for_both_models_and_gpus_run_everything() -> None:
+    assert _bench_names(["W3", "W0", "W3-cnn"], "cpu") == ["W3-resnet18", "W3-cnn", "W0"]
+    assert _bench_names([], "cpu") == ["W0", "W1", "W2"]
+    assert _bench_names([], "cuda") == ["W0", "W1", "W2", "W3-resnet18", "W3-cnn", "T98"]

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import math
-import struct
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 
+from conftest import write_idx
+
 from regtui.config import AugmentConfig, DataConfig
 from regtui.train import data
 from regtui.train.augment import Augmenter
-
-
-def write_idx(path: Path, array: torch.Tensor) -> None:
-    """The MNIST IDX format: magic (0, 0, uint8 type, ndim), big-endian dims, raw bytes."""
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
-    header += b"".join(struct.pack(">I", size) for size in array.shape)
-    path.write_bytes(header + array.to(torch.uint8).numpy().tobytes())
 
 
 def fake_mnist(root: Path, folder: str = "MNIST", train: int = 200, test: int = 50) -> None:

@@ -252,3 +252,34 @@ async def test_watch_notices_a_writer_that_died(tmp_path: Path) -> None:
     app = RegtuiApp(tmp_path, follow=store.path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "writer gone" in text_of(app.monitor.query_one("#status")))
+
+
+async def test_live_panels_ask_for_a_layout_only_when_their_height_changes() -> None:
+    from textual.app import App
+
+    from regtui.tui.widgets.panels import LivePanel
+
+    layouts: list[str] = []
+
+    class Counted(LivePanel):
+        def refresh(self, *regions, layout: bool = False, **kwargs):
+            if layout:
+                layouts.append(str(self._shown))
+            return super().refresh(*regions, layout=layout, **kwargs)
+
+    class Host(App):
+        def compose(self):
+            yield Counted()
+
+    async with Host().run_test() as pilot:
+        panel = pilot.app.query_one(Counted)
+        layouts.clear()
+        panel.show_content("lr 1e-3\nloss 0.5")
+        panel.show_content("lr 1e-3\nloss 0.4")  # same height: repaint only
+        panel.show_content("lr 1e-3\nloss 0.4")  # unchanged: nothing at all
+        assert len(layouts) == 1
+        panel.show_content("lr 1e-3\nloss 0.4\nclipped 0.1")
+        assert len(layouts) == 2
+        assert "loss 0.4" in text_of(panel)
+        panel.show_content("three\nlines\nhere", fixed_height=True)
+        assert len(layouts) == 2

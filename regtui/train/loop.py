@@ -48,6 +48,8 @@ def clone_tree(obj):
     if isinstance(obj, dict):
         return {key: clone_tree(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
+        if not any(isinstance(value, (Tensor, dict, list, tuple)) for value in obj):
+            return type(obj)(obj)  # plain values (Python's RNG state): one shallow copy
         return type(obj)(clone_tree(value) for value in obj)
     return obj
 

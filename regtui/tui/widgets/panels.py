@@ -20,13 +20,34 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-class StatusLine(Static):
+class LivePanel(Static):
+    """A Static redrawn every second or so. A layout pass re-renders the whole screen (tens
+    of milliseconds of the CPU that training runs on), so an unchanged text costs nothing
+    and a changed one asks for a layout only when its number of lines changes."""
+
+    _shown: str | Text | None = None
+
+    def show_content(self, content: str | Text, fixed_height: bool = False) -> None:
+        if content == self._shown:
+            return
+        lines = _line_count(content)
+        resized = self._shown is None or lines != _line_count(self._shown)
+        self.update(content, layout=resized and not fixed_height)
+        self._shown = content
+
+
+def _line_count(content: str | Text) -> int:
+    return (content.plain if isinstance(content, Text) else content).count("\n")
+
+
+class StatusLine(LivePanel):
     """Run id, presets, device, status, epoch i/N, ETA, samples/s."""
 
     def show(self, state: RunState, paused: bool, override: str | None = None) -> None:
         started = state.started
         if started is None:
-            self.update("waiting for the run to start: loading data and building the model…")
+            self.show_content("waiting for the run to start: loading data and building the model…",
+                              fixed_height=True)
             return
         status = state.finished.status if state.finished else (
             override or ("paused" if paused else "training"))
@@ -41,15 +62,15 @@ class StatusLine(Static):
                     f"  ETA {_duration(state.eta_seconds())}"
                     f"  {fmt(last.samples_per_s, 0) if last else '-'} samples/s"
                     f"  {started.model.get('params', 0):,} params")
-        self.update(text)
+        self.show_content(text, fixed_height=True)  # two lines, always (CSS height: 2)
 
 
-class AlertsPanel(Static):
+class AlertsPanel(LivePanel):
     """Newest first, coloured by level, with the suggestion."""
 
     def show(self, alerts: list[Alert]) -> None:
         if not alerts:
-            self.update(Text("no alerts yet", "dim"))
+            self.show_content(Text("no alerts yet", "dim"))
             return
         text = Text()
         for alert in reversed(alerts):
@@ -58,10 +79,10 @@ class AlertsPanel(Static):
             if alert.suggest:
                 text.append(f" → try {', '.join(alert.suggest)}", "bold")
             text.append("\n")
-        self.update(text)
+        self.show_content(text)
 
 
-class TrainingPanel(Static):
+class TrainingPanel(LivePanel):
     """Learning rate, gradient norms and weight statistics of the latest epoch and step."""
 
     def show(self, state: RunState) -> None:
@@ -79,7 +100,7 @@ class TrainingPanel(Static):
             norms = list(extras.get("layer_grad_norms", {}).values())
             if len(norms) >= 2:
                 lines.append(f"grad first/last {fmt(norms[0], 3)}/{fmt(norms[-1], 3)}")
-        self.update("\n".join(lines))
+        self.show_content("\n".join(lines))
 
 
 def confusion_table(finished: RunFinished) -> Table:
