@@ -170,6 +170,12 @@ def stratified_take(labels: Tensor, count: int, generator: torch.Generator) -> t
     return by_key[:count], by_key[count:]
 
 
+def channel_stats(images: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and std of uint8 images, in [0, 1] units (std at least 1e-3)."""
+    scaled = images.float().div(255.0)
+    return scaled.mean(dim=(0, 2, 3)), scaled.std(dim=(0, 2, 3)).clamp_min(1e-3)
+
+
 def load(cfg: DataConfig, device: torch.device) -> Dataset:
     """Load, split and move a dataset to the device."""
     if cfg.dataset not in LOADERS:
@@ -186,9 +192,7 @@ def load(cfg: DataConfig, device: torch.device) -> Dataset:
         picked, _ = stratified_take(labels[train_idx], cfg.train_subset, generator)
         train_idx = train_idx[picked]
     train = Split(images[train_idx], labels[train_idx])
-    scaled = train.images.float().div(255.0)
-    mean = scaled.mean(dim=(0, 2, 3))
-    std = scaled.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    mean, std = channel_stats(train.images)
     return Dataset(cfg.dataset, train.to(device), Split(images[val_idx], labels[val_idx]).to(device),
                    Split(test_images, test_labels).to(device), classes, mean.to(device),
                    std.to(device), warnings)

@@ -72,6 +72,11 @@ def prepare(config: RunConfig) -> Prepared:
         dataset = data_module.load(config.data, device)
     except data_module.DataError as error:
         raise SetupError(str(error)) from None
+    return Prepared(config, device, dataset, build_model(config, dataset, device))
+
+
+def build_model(config: RunConfig, dataset: data_module.Dataset, device: torch.device) -> nn.Module:
+    """The seeded, initialized model on the device (channels_last for conv models on CUDA)."""
     torch.manual_seed(config.train.seed)
     try:
         model = models.build(config.model, dataset.shape, dataset.num_classes,
@@ -87,7 +92,7 @@ def prepare(config: RunConfig) -> Prepared:
     model.to(device)
     if device.type == "cuda" and config.model.name != "mlp":
         model.to(memory_format=torch.channels_last)
-    return Prepared(config, device, dataset, model)
+    return model
 
 
 def make_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
