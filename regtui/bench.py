@@ -48,10 +48,14 @@ def bench_config(device: str, augment: bool = False, epochs: int = 10) -> RunCon
 # ---------------------------------------------------------------- the contenders
 
 def run_regtui(config: RunConfig, runs_dir: Path) -> float:
-    """Wall seconds of Trainer.run with a real run store (events, summary, checkpoints)."""
+    """Wall seconds of Trainer.run as `regtui run --headless` sets it up: a real run store
+    (events, summary, checkpoints) and the alerts' diagnoser."""
+    from regtui.train import diagnoser_for
+
     prepared = prepare(config)
     with RunStore.create(runs_dir, "bench", config_module.to_toml(config)) as store:
-        trainer = Trainer(prepared, store.path, store.write)
+        trainer = Trainer(prepared, store.path, store.write,
+                          diagnoser=diagnoser_for(config, (), prepared.dataset.num_classes))
         started = time.perf_counter()
         trainer.run(store.run_id)
         _sync(prepared.device)
@@ -302,7 +306,7 @@ def scale_workloads(device: str, mnist_dir: Path | None = None) -> dict[str, Wor
 def run(names: list[str], device: str, repeats: int, epochs: int = 10,
         progress: Callable[[str], None] = lambda line: None,
         mnist_dir: Path | None = None) -> list[Result]:
-    """Each workload: one warm-up pair, then `repeats` interleaved pairs (A B A B ...).
+    """Each workload: one warm-up pair, then `repeats` interleaved pairs (A B, B A, ...).
 
     The ratio is the median of the pairs' ratios: the two runs of a pair are adjacent in
     time, so a slow drift of the machine's speed cancels out.
@@ -323,8 +327,14 @@ def _measure(work: Workload, device: str, repeats: int, runs_dir: Path,
     pairs = min(repeats, work.max_pairs or repeats)
     ours, theirs = [], []
     for index in range(pairs):
-        ours.append(work.run_ours(runs_dir))
-        theirs.append(work.run_theirs(runs_dir))
+        # A B, B A, A B, ...: whichever side runs second in a pair meets a machine that
+        # has drifted since the first; alternating cancels that bias too.
+        if index % 2:
+            theirs.append(work.run_theirs(runs_dir))
+            ours.append(work.run_ours(runs_dir))
+        else:
+            ours.append(work.run_ours(runs_dir))
+            theirs.append(work.run_theirs(runs_dir))
         progress(f"{work.name} {index + 1}/{pairs}: {work.ours} {ours[-1]:.3f} {work.unit}, "
                  f"{work.theirs} {theirs[-1]:.3f} {work.unit}")
     ratio = statistics.median(work.ratio(o, t) for o, t in zip(ours, theirs))

@@ -26,7 +26,7 @@ from regtui.config import RunConfig
 from regtui.control import Control
 from regtui.events import Epoch
 from regtui.store import RunStore
-from regtui.train import models
+from regtui.train import diagnoser_for, models
 from regtui.train.data import Dataset, Split, channel_stats
 from regtui.train.loop import EVAL_BATCH, Trainer
 from regtui.train.setup import Prepared, SetupError, build_model, resolve_device
@@ -139,7 +139,8 @@ def regtui_epochs(prepared: Prepared, runs_dir: Path,
                 if until(event):
                     control.stop("stopped")
 
-        trainer = Trainer(prepared, store.path, emit, control)
+        trainer = Trainer(prepared, store.path, emit, control, diagnoser_for(
+            prepared.config, (), prepared.dataset.num_classes))
         started = time.perf_counter()
         trainer.run(store.run_id)
     return seen
@@ -149,8 +150,9 @@ def regtui_epochs(prepared: Prepared, runs_dir: Path,
 
 class SameOrder(torch.utils.data.Sampler):
     """The permutation regtui's trainer draws each epoch (same seed, same device; exact
-    while no augmentation draws from the generator too), so both loops see the same batches and reach the target at the same epoch: the time to it then
-    differs by speed alone, not by the luck of the shuffle."""
+    while no augmentation draws from the generator too), so both loops see the same
+    batches and reach the target at the same epoch: the time to it then differs by speed
+    alone, not by the luck of the shuffle."""
 
     def __init__(self, count: int, seed: int, device: torch.device) -> None:
         self.count = count

@@ -155,6 +155,9 @@ class TrainConfig:
     compile: bool = setting(False, "torch.compile the model (pays off on long GPU runs)")
     log_every: int = setting(20, "steps between `step` events (each one reads the loss "
                              "back from the device)", low=1)
+    checkpoint_seconds: float = setting(5.0, "write last.pt/best.pt at most this often "
+                                        "(seconds of the run; 0 = after every epoch): a "
+                                        "kill -9 loses at most this much training", low=0)
 
 
 @dataclass(frozen=True)

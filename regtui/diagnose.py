@@ -254,11 +254,14 @@ class Diagnoser:
     def __init__(self, cfg: AlertsConfig, num_classes: int, in_use: frozenset[str] = frozenset()):
         self.ctx = Context(cfg, num_classes, frozenset(in_use))
         self.history: list[Point] = []
+        self._rows: list[dict] = []  # history as plain dicts, kept for cheap state_dicts
         self.fired: dict[str, str] = {}  # kind -> the level it last fired at
         self.quiet: dict[str, int] = {}  # kind -> epochs since its last finding
 
     def update(self, event: Epoch) -> list[Alert]:
-        self.history.append(Point.of(event))
+        point = Point.of(event)
+        self.history.append(point)
+        self._rows.append(asdict(point))
         alerts = []
         for kind, detect in DETECTORS.items():
             finding = detect(self.history, self.ctx)
@@ -285,11 +288,14 @@ class Diagnoser:
                      onset_epoch=finding.onset_epoch, evidence=finding.evidence)
 
     def state_dict(self) -> dict:
-        return {"history": [asdict(p) for p in self.history], "fired": dict(self.fired),
+        """A copy that later updates leave alone (rows are never changed once added),
+        made in time independent of the run's length: the trainer takes one per epoch."""
+        return {"history": list(self._rows), "fired": dict(self.fired),
                 "quiet": dict(self.quiet)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.history = [Point(**p) for p in state.get("history", [])]
+        self._rows = [dict(row) for row in state.get("history", [])]
+        self.history = [Point(**row) for row in self._rows]
         self.fired = dict(state.get("fired", {}))
         self.quiet = dict(state.get("quiet", {}))
 

@@ -40,10 +40,11 @@ def tiny(*assignments: str, preset_names: Sequence[str] = (), epochs: int = 1,
     return presets.resolve(preset_names, [*TINY, *assignments], flags)
 
 
-def spawn_run(runs_dir: Path, epochs: int) -> subprocess.Popen:
+def spawn_run(runs_dir: Path, epochs: int, *assignments: str) -> subprocess.Popen:
     """A real `regtui run` in its own process (to kill, interrupt or watch)."""
     env = {**os.environ, "REGTUI_RUNS_DIR": str(runs_dir), "PYTHONUNBUFFERED": "1"}
-    settings = [arg for a in [*TINY[:2], "train.batch_size=8"] for arg in ("--set", a)]
+    settings = [arg for a in [*TINY[:2], "train.batch_size=8", *assignments]
+                for arg in ("--set", a)]
     command = [sys.executable, "-m", "regtui.cli", "run", "--headless", "--device", "cpu",
                *settings, "--epochs", str(epochs)]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

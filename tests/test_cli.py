@@ -112,7 +112,7 @@ def test_diverged_run_exits_1(runs_dir: Path) -> None:
 
 
 def test_sigkill_keeps_finished_epochs_and_resume_completes(runs_dir: Path) -> None:
-    process = spawn_run(runs_dir, epochs=200)
+    process = spawn_run(runs_dir, 200, "train.checkpoint_seconds=0")  # last.pt every epoch
     run_dir = wait_for_epochs(runs_dir, 2, process)
     process.kill()
     process.wait()
@@ -124,6 +124,18 @@ def test_sigkill_keeps_finished_epochs_and_resume_completes(runs_dir: Path) -> N
     resumed = invoke("run", "--resume", record.run_id, "--epochs", str(epochs[-1] + 1))
     assert resumed.exit_code == 0, resumed.output
     assert list_runs(runs_dir)[0].status == "completed"
+
+
+def test_sigkill_before_the_first_checkpoint_resume_says_so(runs_dir: Path) -> None:
+    process = spawn_run(runs_dir, 200, "train.checkpoint_seconds=1000")
+    run_dir = wait_for_epochs(runs_dir, 1, process)
+    process.kill()
+    process.wait()
+    assert not (run_dir / "last.pt").exists()
+    resumed = invoke("run", "--resume", run_dir.name)
+    assert resumed.exit_code == 2
+    assert "no last.pt to resume from" in resumed.output and "start it again" in resumed.output
+    assert "Traceback" not in resumed.output
 
 
 def test_ctrl_c_ends_the_run_cleanly_with_exit_130(runs_dir: Path) -> None:

@@ -268,6 +268,16 @@ def test_schedulers_change_the_lr_and_checkpoint_safely(scheduler: str, runs_dir
         assert epochs_of(seen)[1].lr != pytest.approx(1e-3)
 
 
+@pytest.mark.parametrize("seconds, writes", [(0, 3), (1000, 1)])
+def test_checkpoint_files_are_written_at_most_every_checkpoint_seconds(
+        seconds: float, writes: int, runs_dir: Path) -> None:
+    resolved = tiny(f"train.checkpoint_seconds={seconds}", epochs=3)
+    run_dir, finished, seen = run_events(resolved, runs_dir)
+    last = [e for e in seen if e.type == "checkpoint" and not e.best]
+    assert [e.epoch for e in last] == [1, 2, 3][-writes:]  # 1000 s: only when the run ends
+    assert torch.load(run_dir / "last.pt", weights_only=True)["epoch"] == 3
+
+
 def test_trainer_reads_the_loss_once_per_epoch_not_per_step(runs_dir: Path, monkeypatch) -> None:
     prepared = prepare(tiny("train.log_every=1000", epochs=1).config)
     trainer = Trainer(prepared, runs_dir, emit=lambda event: None)

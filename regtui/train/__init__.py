@@ -19,10 +19,12 @@ from regtui.train.setup import SetupError, prepare
 
 Listener = Callable[[Event], None]
 
-__all__ = ["SetupError", "RunDirError", "start", "resume", "Listener"]
+__all__ = ["SetupError", "RunDirError", "start", "resume", "Listener", "diagnoser_for"]
 
 
-def _diagnoser(config: config_module.RunConfig, presets: Sequence[str], classes: int):
+def diagnoser_for(config: config_module.RunConfig, presets: Sequence[str],
+                  classes: int) -> Diagnoser | None:
+    """The alerts of a run as `regtui run` makes them (None when alerts are off)."""
     if not config.alerts.enabled:
         return None
     return Diagnoser(config.alerts, classes, remedies_in_use(config, presets))
@@ -55,7 +57,7 @@ def start(resolved: Resolved, runs_dir: Path, *, name: str | None = None,
         if on_created:
             on_created(store.path)
         trainer = Trainer(prepared, store.path, _fan_out(store, listeners), control,
-                          _diagnoser(resolved.config, resolved.presets,
+                          diagnoser_for(resolved.config, resolved.presets,
                                      prepared.dataset.num_classes), resolved.presets)
         return store.path, trainer.run(store.run_id)
 
@@ -69,8 +71,9 @@ def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = Non
     if not (run_dir / CONFIG_NAME).is_file():
         raise RunDirError(f"{run_dir}: not a run directory (no {CONFIG_NAME})")
     if not (run_dir / LAST_CHECKPOINT).is_file():
-        raise RunDirError(f"{run_dir}: no {LAST_CHECKPOINT} to resume from "
-                          "(the run ended before its first epoch finished)")
+        raise RunDirError(f"{run_dir}: no {LAST_CHECKPOINT} to resume from (the run was "
+                          "killed before its first checkpoint, written once "
+                          "train.checkpoint_seconds have passed); start it again")
     overrides: config_module.Layer = {}
     if epochs is not None:
         overrides["train"] = {"epochs": epochs}
@@ -84,7 +87,7 @@ def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = Non
     prepared = prepare(run_config)
     with RunStore.reopen(run_dir) as store:
         trainer = Trainer(prepared, run_dir, _fan_out(store, listeners), control,
-                          _diagnoser(run_config, presets, prepared.dataset.num_classes), presets)
+                          diagnoser_for(run_config, presets, prepared.dataset.num_classes), presets)
         trainer.load_checkpoint()
         if trainer.epoch >= run_config.train.epochs:
             raise RunDirError(f"{run_dir.name} already finished {trainer.epoch} of "

@@ -27,20 +27,11 @@ class Augmenter:
         self.cfg = cfg
         self.generator = generator
         self._plan: dict[str, Tensor] = {}
-
-    @property
-    def geometric(self) -> bool:
-        c = self.cfg
-        return bool(c.hflip or c.vflip or c.rotation or c.shear or c.translate
-                    or c.crop_padding or c.scale != (1.0, 1.0))
-
-    @property
-    def photometric(self) -> bool:
-        return bool(self.cfg.brightness or self.cfg.contrast)
-
-    @property
-    def active(self) -> bool:
-        return self.geometric or self.photometric or bool(self.cfg.erasing)
+        # Fixed for the run (the config is frozen); read every training step.
+        self.geometric = bool(cfg.hflip or cfg.vflip or cfg.rotation or cfg.shear
+                              or cfg.translate or cfg.crop_padding or cfg.scale != (1.0, 1.0))
+        self.photometric = bool(cfg.brightness or cfg.contrast)
+        self.active = self.geometric or self.photometric or bool(cfg.erasing)
 
     def _uniform(self, n: int, low: float, high: float, device: torch.device) -> Tensor:
         return torch.rand(n, generator=self.generator, device=device) * (high - low) + low

@@ -6,6 +6,7 @@ training device, batches are index slices and are turned into floats only per ba
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,11 +54,15 @@ class Dataset:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    @functools.cached_property
+    def _scale_shift(self) -> tuple[Tensor, Tensor]:
+        return ((1.0 / (255.0 * self.std)).view(1, -1, 1, 1),
+                (-self.mean / self.std).view(1, -1, 1, 1))
+
     def normalize(self, images: Tensor) -> Tensor:
         """uint8 batch -> float batch with zero mean and unit variance per channel."""
-        scale = (1.0 / (255.0 * self.std)).view(1, -1, 1, 1)
-        shift = (-self.mean / self.std).view(1, -1, 1, 1)
-        return images.float() * scale + shift
+        scale, shift = self._scale_shift
+        return torch.addcmul(shift, images.float(), scale)
 
     def describe(self) -> dict:
         return {"name": self.name, "shape": list(self.shape), "classes": len(self.classes),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import json
 import math
 import os
@@ -32,7 +33,6 @@ from regtui.train.setup import Prepared, environment, make_optimizer, make_sched
 EVAL_BATCH = 1024
 SAMPLE_IMAGES = 12  # test images kept with their predictions in run_finished
 SMALL_WEIGHT = 1e-3  # |w| below this counts towards the sparsity figure
-CHECKPOINT_SECONDS = 5.0  # at most this much training is lost to a kill -9
 
 
 class Diagnoser(Protocol):
@@ -55,8 +55,16 @@ def clone_tree(obj):
 
 
 def save_atomic(obj: object, path: Path) -> None:
+    """torch.save to a temporary file, then rename: readers never see half a checkpoint.
+
+    Serialized in memory first: torch.save to a path writes record by record, which costs
+    more than the one write of the finished buffer.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     temporary = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, temporary)
+    with open(temporary, "wb") as handle:
+        handle.write(buffer.getbuffer())
     os.replace(temporary, path)
 
 
@@ -104,7 +112,7 @@ class Trainer:
         self.best_state: dict[str, Tensor] | None = None
         self._best_unsaved = False
         self._pending_state: dict | None = None
-        self._last_write: float | None = None
+        self._last_write = time.perf_counter()  # run() restarts the clock
 
     def _batch_starts(self) -> list[int]:
         n, size = len(self.data.train), self.cfg.train.batch_size
@@ -136,8 +144,14 @@ class Trainer:
             "early_stopping": self.early_stopping.state_dict(),
             "best_epoch": self.best_epoch,
             "best_val_acc": self.best_val_acc,
-            "diagnoser": json.dumps(self.diagnoser.state_dict() if self.diagnoser else {}),
         }
+
+    def _snapshot(self) -> dict:
+        """A copy of the state now, which later training leaves alone."""
+        state = clone_tree(self._state())
+        # Not walked by clone_tree: its history grows with the run and is a copy already.
+        state["diagnoser"] = self.diagnoser.state_dict() if self.diagnoser else {}
+        return state
 
     def load_checkpoint(self) -> None:
         """Continue from last.pt (and best.pt) in the run directory."""
@@ -166,17 +180,15 @@ class Trainer:
         """Keep this epoch's state in memory; write it when a write is due.
 
         Writing (serializing) a checkpoint costs milliseconds, which is several percent of
-        a short epoch, so files are written at most every CHECKPOINT_SECONDS (and after the
-        first epoch, and whenever the run ends). A kill -9 loses at most that much
-        training; every finished epoch is in events.jsonl regardless.
+        a short epoch, so files are written at most every train.checkpoint_seconds of the
+        run (and whenever it ends). A kill -9 loses at most that much training; every
+        finished epoch is in events.jsonl regardless.
         """
         if improved:
             self.best_state = clone_tree(self.model.state_dict())
             self._best_unsaved = True
-        self._pending_state = clone_tree(self._state())
-        due = self._last_write is None or \
-            time.perf_counter() - self._last_write >= CHECKPOINT_SECONDS
-        if due:
+        self._pending_state = self._snapshot()
+        if time.perf_counter() - self._last_write >= self.cfg.train.checkpoint_seconds:
             self.write_checkpoints()
 
     def write_checkpoints(self) -> None:
@@ -189,7 +201,10 @@ class Trainer:
             self.emit(Checkpoint(epoch=self.best_epoch or epoch, path=BEST_CHECKPOINT,
                                  best=True))
             self._best_unsaved = False
-        save_atomic(self._pending_state, self.run_dir / LAST_CHECKPOINT)
+        # The diagnoser's state as one JSON string: one object for torch.save to pickle.
+        diagnoser = json.dumps(self._pending_state["diagnoser"])
+        save_atomic({**self._pending_state, "diagnoser": diagnoser},
+                    self.run_dir / LAST_CHECKPOINT)
         self.emit(Checkpoint(epoch=epoch, path=LAST_CHECKPOINT, best=False))
         self._pending_state = None
         self._last_write = time.perf_counter()
@@ -224,41 +239,42 @@ class Trainer:
         zero = torch.zeros((), device=self.device)
         loss_sum, correct, clipped, samples = zero.clone(), zero.clone(), zero.clone(), 0
         grad_sum, layer_sum, grad_samples = zero.clone(), None, 0
-        size, diverged = self.cfg.train.batch_size, False
-        for start in self._batch_starts():
-            if self.control.paused:
+        size, log_every, diverged = self.cfg.train.batch_size, self.cfg.train.log_every, False
+        control, optimizer = self.control, self.optimizer
+        # Settings fixed for the run, looked up once: the step below runs thousands of times.
+        l1, l2 = self.cfg.regularization.l1, self.cfg.regularization.l2
+        per_step_lr = isinstance(self.scheduler, torch.optim.lr_scheduler.OneCycleLR)
+        starts = self._batch_starts()
+        for start in starts:
+            if control.paused:
                 self._wait_while_paused()
-            if self.control.stop_requested:
+            if control.stop_requested:
                 return None
             index = order[start:start + size]
+            batch_size = int(index.shape[0])
             targets = split.labels[index]
-            positions = slice(start, start + int(index.shape[0]))
-            loss, logits, mixed = self._forward(self._batch(split, index, positions), targets)
-            self.optimizer.zero_grad(set_to_none=True)
-            total = loss
-            extra = regularize.penalty(self.weights, self.cfg.regularization.l1,
-                                       self.cfg.regularization.l2)
-            if extra is not None:
-                total = loss + extra
-            total.backward()
+            loss, logits, mixed = self._forward(
+                self._batch(split, index, slice(start, start + batch_size)), targets)
+            optimizer.zero_grad(set_to_none=True)
+            extra = regularize.penalty(self.weights, l1, l2) if l1 or l2 else None
+            (loss if extra is None else loss + extra).backward()
             self.global_step += 1
-            sample_now = self.global_step % self.cfg.train.log_every == 0
-            if sample_now or (self.steps_per_epoch < self.cfg.train.log_every and start == 0):
+            sample_now = self.global_step % log_every == 0
+            if sample_now or (len(starts) < log_every and start == 0):
                 layer_norms = regularize.grad_norms(self.weights)
                 layer_sum = layer_norms if layer_sum is None else layer_sum + layer_norms
                 grad_sum += torch.linalg.vector_norm(layer_norms)
                 grad_samples += 1
             if self.clipping:
                 clipped += regularize.clip_gradients(self.parameters, self.cfg.regularization)
-            self.optimizer.step()
-            if isinstance(self.scheduler, torch.optim.lr_scheduler.OneCycleLR):
+            optimizer.step()
+            if per_step_lr:
                 self.scheduler.step()
-            batch_size = int(index.shape[0])
             samples += batch_size
             loss_sum += loss.detach() * batch_size
             predictions = logits.detach().argmax(dim=1)
             correct += mixed.correct(predictions) if mixed else (predictions == targets).sum()
-            if sample_now and not self._report_step(loss):
+            if sample_now and not self._report_step(loss, layer_norms):
                 diverged = True
                 break
         host = torch.stack([loss_sum, correct, clipped, grad_sum]).tolist()  # the one sync
@@ -266,7 +282,7 @@ class Trainer:
         return {
             "loss": host[0] / max(samples, 1) if not diverged else math.nan,
             "acc": host[1] / max(samples, 1),
-            "clipped": host[2] / max(len(self._batch_starts()), 1),
+            "clipped": host[2] / max(len(starts), 1),
             "grad_norm": host[3] / grad_samples if grad_samples else math.nan,
             "layer_grad_norms": dict(zip(self.weight_names, layers)),
             "samples": samples,
@@ -279,10 +295,13 @@ class Trainer:
             loss = mixed.loss(self.criterion, logits) if mixed else self.criterion(logits, targets)
         return loss, logits, mixed
 
-    def _report_step(self, loss: Tensor) -> bool:
-        """Emit a throttled step event; False when the loss is no longer finite."""
+    def _report_step(self, loss: Tensor, layer_norms: Tensor) -> bool:
+        """Emit a throttled step event; False when the loss is no longer finite.
+
+        layer_norms are the step's gradient norms, taken before clipping and the update.
+        """
         value = loss.item()
-        norm = torch.linalg.vector_norm(regularize.grad_norms(self.weights)).item()
+        norm = torch.linalg.vector_norm(layer_norms).item()
         self.emit(Step(epoch=self.epoch, step=self.global_step, loss=value,
                        lr=self.optimizer.param_groups[0]["lr"], grad_norm=norm))
         return math.isfinite(value)
@@ -366,6 +385,7 @@ class Trainer:
     def run(self, run_id: str) -> RunFinished:
         """Train to the configured epochs (from self.epoch); always ends with run_finished."""
         self.emit(self.started_event(run_id))
+        self._last_write = time.perf_counter()
         try:
             status, reason = self._epochs()
         except KeyboardInterrupt:
