@@ -3,7 +3,8 @@
 W0  the loop: digits, cnn, batch 32, Adam 1e-3, 10 epochs, no augmentation;
     regtui (events, summary, checkpoints, alerts) vs a bare loop over in-memory tensors
     that does the same work (train, accumulate loss and accuracy on the device, validate
-    every epoch, test at the end).                                   goal regtui/bare <= 1.03
+    every epoch, test at the end), the two taking turns epoch by epoch.
+                                                                     goal regtui/bare <= 1.03
 W1  augmentation: the same with per-sample hflip 0.5, rotation 10, shear 10, scale
     0.8-1.2; regtui vs the textbook loop (torchvision Dataset with PIL transforms,
     DataLoader batch 32, loss.item() every step).                    goal textbook/regtui >= 3
@@ -22,13 +23,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 
 from regtui import config as config_module
 from regtui.config import RunConfig
+from regtui.events import Epoch, Event
 from regtui.presets import Resolved
 from regtui.store import RunStore
 from regtui.train.loop import EVAL_BATCH, Trainer
@@ -64,11 +66,16 @@ def run_regtui(config: RunConfig, runs_dir: Path) -> float:
 
 def bare_loop(prepared: Prepared, epochs: int | None = None) -> list[float]:
     """The hand-written loop over in-memory tensors; returns each epoch's train loss."""
+    return [loss for loss in bare_epochs(prepared, epochs) if loss is not None]
+
+
+def bare_epochs(prepared: Prepared, epochs: int | None = None) -> Iterator[float | None]:
+    """The bare loop one epoch at a time: yields each epoch's train loss, then None once
+    the test set is evaluated."""
     cfg, data, model, device = prepared.config, prepared.dataset, prepared.model, prepared.device
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
     generator = torch.Generator(device=device).manual_seed(cfg.train.seed)
     size, count = cfg.train.batch_size, len(data.train)
-    losses = []
     for _ in range(epochs or cfg.train.epochs):
         model.train()
         order = torch.randperm(count, generator=generator, device=device)
@@ -84,11 +91,47 @@ def bare_loop(prepared: Prepared, epochs: int | None = None) -> list[float]:
             optimizer.step()
             loss_sum += loss.detach() * len(index)
             correct += (logits.detach().argmax(dim=1) == targets).sum()
-        losses.append(loss_sum.item() / count)
         correct.item()
         _evaluate(model, data, data.val)
+        yield loss_sum.item() / count
     _evaluate(model, data, data.test)
-    return losses
+    yield None
+
+
+def lockstep(config: RunConfig, runs_dir: Path) -> tuple[float, float]:
+    """(regtui seconds, bare seconds) for one run of each, taken in turns epoch by epoch.
+
+    Each of regtui's epoch events runs the bare loop's next epoch, timed apart and taken
+    out of regtui's time. This machine's speed drifts by 10-20% within seconds; epochs
+    0.2 s apart see nearly the same machine, so a pair's ratio varies by about 3% instead
+    of the 10% of two whole runs one after the other.
+    """
+    from regtui.train import diagnoser_for
+
+    ours, theirs = prepare(config), prepare(config)
+    bare = bare_epochs(theirs)
+    bare_seconds = 0.0
+    with RunStore.create(runs_dir, "bench", config_module.to_toml(config)) as store:
+        def emit(event: Event) -> None:
+            nonlocal bare_seconds
+            store.write(event)
+            if isinstance(event, Epoch):
+                started = time.perf_counter()
+                next(bare)
+                _sync(theirs.device)
+                bare_seconds += time.perf_counter() - started
+
+        trainer = Trainer(ours, store.path, emit,
+                          diagnoser=diagnoser_for(config, (), ours.dataset.num_classes))
+        started = time.perf_counter()
+        trainer.run(store.run_id)
+        _sync(ours.device)
+        regtui_seconds = time.perf_counter() - started - bare_seconds
+    started = time.perf_counter()
+    for _ in bare:  # the rest: the test set, or epochs regtui did not run (an early stop)
+        pass
+    _sync(theirs.device)
+    return regtui_seconds, bare_seconds + time.perf_counter() - started
 
 
 @torch.no_grad()
@@ -242,8 +285,7 @@ class Workload:
     what: str
     ours: str
     theirs: str
-    run_ours: Callable[[Path], float]
-    run_theirs: Callable[[Path], float]
+    run_pair: Callable[[Path, int], tuple[float, float]]  # (runs dir, pair index) -> ours, theirs
     ratio: Callable[[float, float], float]
     goal: str
     met: Callable[[float], bool | None]
@@ -253,23 +295,37 @@ class Workload:
     note: Callable[[float], str] = lambda ours: ""
 
 
+def in_turn(run_ours: Callable[[Path], float],
+            run_theirs: Callable[[Path], float]) -> Callable[[Path, int], tuple[float, float]]:
+    """A pair of whole runs, one after the other: A B in even pairs, B A in odd ones
+    (whichever runs second meets a machine that has drifted since the first)."""
+    def run_pair(runs_dir: Path, index: int) -> tuple[float, float]:
+        if index % 2:
+            theirs = run_theirs(runs_dir)
+            return run_ours(runs_dir), theirs
+        ours = run_ours(runs_dir)
+        return ours, run_theirs(runs_dir)
+    return run_pair
+
+
 def workloads(device: str, epochs: int = 10,
               mnist_dir: Path | None = None) -> dict[str, Workload]:
     plain = bench_config(device, epochs=epochs)
     augmented = bench_config(device, augment=True, epochs=epochs)
     return {
         "W0": Workload("W0", "digits cnn, 10 epochs, no augmentation", "regtui", "bare loop",
-                       lambda d: run_regtui(plain, d), lambda d: timed(bare_loop, plain),
+                       lambda d, i: lockstep(plain, d),
                        lambda ours, theirs: ours / theirs, "regtui/bare <= 1.03",
                        lambda r: r <= 1.03),
         "W1": Workload("W1", "W0 + flip, rotate, shear, scale per sample", "regtui",
                        "textbook (PIL + DataLoader)",
-                       lambda d: run_regtui(augmented, d), lambda d: timed(textbook_loop, augmented),
+                       in_turn(lambda d: run_regtui(augmented, d),
+                               lambda d: timed(textbook_loop, augmented)),
                        lambda ours, theirs: theirs / ours, "textbook/regtui >= 3",
                        lambda r: r >= 3),
         "W2": Workload("W2", "W0's epochs with the monitor attached", "monitor", "headless",
-                       lambda d: in_fresh_process("monitor", device, epochs, d),
-                       lambda d: in_fresh_process("headless", device, epochs, d),
+                       in_turn(lambda d: in_fresh_process("monitor", device, epochs, d),
+                               lambda d: in_fresh_process("headless", device, epochs, d)),
                        lambda ours, theirs: ours / theirs, "tui/headless <= 1.03",
                        lambda r: r <= 1.03),
         **scale_workloads(device, mnist_dir),
@@ -290,15 +346,16 @@ def scale_workloads(device: str, mnist_dir: Path | None = None) -> dict[str, Wor
         chosen[name] = Workload(
             name, f"CIFAR-shaped {model}, batch 512, flip + translate", "regtui",
             f"textbook ({scale.textbook_workers()} DataLoader workers)",
-            lambda d, m=model: scale.w3_regtui(m, device, w3_data(), d),
-            lambda d, m=model: scale.w3_textbook(m, device, w3_data()),
+            in_turn(lambda d, m=model: scale.w3_regtui(m, device, w3_data(), d),
+                    lambda d, m=model: scale.w3_textbook(m, device, w3_data())),
             lambda ours, theirs: ours / theirs, "regtui/textbook >= 5", lambda r: r >= 5,
             unit="samples/s", max_pairs=3, note=lambda ours, m=model: scale.gpu_share(
                 m, device, ours))
     chosen["T98"] = Workload(
         "T98", "MNIST t10k (8,000/2,000), cnn+bn: seconds to 98% val acc", "regtui",
-        "textbook (same batches)", lambda d: scale.t98_regtui(device, mnist(), d),
-        lambda d: scale.t98_textbook(device, mnist()), lambda ours, theirs: theirs / ours,
+        "textbook (same batches)", in_turn(lambda d: scale.t98_regtui(device, mnist(), d),
+                                           lambda d: scale.t98_textbook(device, mnist())),
+        lambda ours, theirs: theirs / ours,
         "measured (textbook/regtui)", lambda r: None, warmup=False, max_pairs=3)
     return chosen
 
@@ -306,7 +363,8 @@ def scale_workloads(device: str, mnist_dir: Path | None = None) -> dict[str, Wor
 def run(names: list[str], device: str, repeats: int, epochs: int = 10,
         progress: Callable[[str], None] = lambda line: None,
         mnist_dir: Path | None = None) -> list[Result]:
-    """Each workload: one warm-up pair, then `repeats` interleaved pairs (A B, B A, ...).
+    """Each workload: one warm-up pair, then `repeats` interleaved pairs (W0 epoch by epoch
+    in turns, the others whole runs A B, B A, ...).
 
     The ratio is the median of the pairs' ratios: the two runs of a pair are adjacent in
     time, so a slow drift of the machine's speed cancels out.
@@ -323,18 +381,13 @@ def run(names: list[str], device: str, repeats: int, epochs: int = 10,
 def _measure(work: Workload, device: str, repeats: int, runs_dir: Path,
              progress: Callable[[str], None]) -> Result:
     if work.warmup:
-        work.run_ours(runs_dir), work.run_theirs(runs_dir)
+        work.run_pair(runs_dir, 0)
     pairs = min(repeats, work.max_pairs or repeats)
     ours, theirs = [], []
     for index in range(pairs):
-        # A B, B A, A B, ...: whichever side runs second in a pair meets a machine that
-        # has drifted since the first; alternating cancels that bias too.
-        if index % 2:
-            theirs.append(work.run_theirs(runs_dir))
-            ours.append(work.run_ours(runs_dir))
-        else:
-            ours.append(work.run_ours(runs_dir))
-            theirs.append(work.run_theirs(runs_dir))
+        mine, reference = work.run_pair(runs_dir, index)
+        ours.append(mine)
+        theirs.append(reference)
         progress(f"{work.name} {index + 1}/{pairs}: {work.ours} {ours[-1]:.3f} {work.unit}, "
                  f"{work.theirs} {theirs[-1]:.3f} {work.unit}")
     ratio = statistics.median(work.ratio(o, t) for o, t in zip(ours, theirs))

@@ -33,6 +33,24 @@ def test_bare_loop_trains_the_same_model_on_the_same_batches(tmp_path: Path) -> 
     assert bare_loss == regtui_loss  # same initial weights, same batches, same steps
 
 
+def test_lockstep_times_both_sides_of_a_real_run(tmp_path: Path) -> None:
+    config = bench.bench_config("cpu", epochs=2)
+    ours, theirs = bench.lockstep(config, tmp_path)
+    assert ours > 0 and theirs > 0
+    (run_dir,) = tmp_path.iterdir()
+    events = read_events(run_dir / "events.jsonl")
+    assert [e.epoch for e in events if e.type == "epoch"] == [1, 2]
+    assert events[-1].type == "run_finished" and events[-1].status == "completed"
+
+
+def test_whole_run_pairs_alternate_which_side_goes_first(tmp_path: Path) -> None:
+    order = []
+    pair = bench.in_turn(lambda d: order.append("ours") or 1.0,
+                         lambda d: order.append("theirs") or 2.0)
+    assert [pair(tmp_path, index) for index in range(3)] == [(1.0, 2.0)] * 3
+    assert order == ["ours", "theirs", "theirs", "ours", "ours", "theirs"]
+
+
 def test_textbook_loop_starts_from_the_same_weights_and_trains(tmp_path: Path) -> None:
     config = bench.bench_config("cpu", augment=True, epochs=1)
     ours, theirs = prepare(config), prepare(config)

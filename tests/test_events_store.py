@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from regtui import events as ev
+from regtui import store as store_module
 from regtui.store import RunStore, is_alive, list_runs, load_summary
 from regtui.summary import summarize
 
@@ -60,7 +61,8 @@ def test_summary_folds_epochs_and_a_resume_drops_what_is_redone() -> None:
     assert math.isclose(summary["final_gap"], 0.0, abs_tol=1e-9)  # 0.8 train, 0.8 val
 
 
-def test_store_writes_events_summary_and_holds_the_lock(runs_dir: Path) -> None:
+def test_store_writes_events_summary_and_holds_the_lock(runs_dir: Path, monkeypatch) -> None:
+    monkeypatch.setattr(store_module, "SUMMARY_SECONDS", 0.0)  # rewritten at every epoch
     store = RunStore.create(runs_dir, "he+dropout", "[train]\nepochs = 4\n")
     assert store.run_id.split("-")[2] == "he+dropout"
     store.write(_started())
@@ -73,6 +75,28 @@ def test_store_writes_events_summary_and_holds_the_lock(runs_dir: Path) -> None:
     assert not is_alive(store.path)
     assert load_summary(store.path)["status"] == "interrupted"
     assert [r.status for r in list_runs(runs_dir)] == ["interrupted"]
+
+
+def test_summary_of_quick_epochs_is_rewritten_at_most_every_summary_seconds(
+        runs_dir: Path, monkeypatch) -> None:
+    monkeypatch.setattr(store_module, "SUMMARY_SECONDS", 3600.0)
+    store = RunStore.create(runs_dir, "quick", "")
+    store.write(_started())  # the first event is written at once
+
+    def on_disk() -> dict:
+        return json.loads((store.path / "summary.json").read_text())
+
+    assert on_disk()["status"] == "running" and on_disk()["epochs_completed"] == 0
+    store.write(_epoch(1, 0.5))
+    store.write(_epoch(2, 0.6))
+    assert on_disk()["epochs_completed"] == 0  # too soon: kept for later
+    monkeypatch.setattr(store_module, "SUMMARY_SECONDS", 0.0)
+    store.write(ev.Step(epoch=3, step=30, loss=0.5, lr=1e-3, grad_norm=1.0))
+    assert on_disk()["epochs_completed"] == 2  # due now: the next event brings it up to date
+    monkeypatch.setattr(store_module, "SUMMARY_SECONDS", 3600.0)
+    store.write(_epoch(3, 0.7))
+    store.close()  # a run that ends without run_finished still leaves its last summary
+    assert on_disk()["epochs_completed"] == 3
 
 
 def test_lock_held_by_another_process_means_running(runs_dir: Path) -> None:
