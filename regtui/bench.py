@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from regtui import config as config_module
 from regtui.config import RunConfig
+from regtui.control import Control
 from regtui.events import Epoch, Event
 from regtui.presets import Resolved
 from regtui.store import RunStore
@@ -49,15 +50,21 @@ def bench_config(device: str, augment: bool = False, epochs: int = 10) -> RunCon
 
 # ---------------------------------------------------------------- the contenders
 
-def run_regtui(config: RunConfig, runs_dir: Path) -> float:
-    """Wall seconds of Trainer.run as `regtui run --headless` sets it up: a real run store
-    (events, summary, checkpoints) and the alerts' diagnoser."""
+def regtui_trainer(prepared: Prepared, store: RunStore, emit: Callable[[Event], None],
+                   control: Control | None = None) -> Trainer:
+    """regtui's Trainer as `regtui run --headless` sets it up: writing into a real run
+    store (emit is expected to call store.write) and with the alerts' diagnoser."""
     from regtui.train import diagnoser_for
 
+    diagnoser = diagnoser_for(prepared.config, (), prepared.dataset.num_classes)
+    return Trainer(prepared, store.path, emit, control, diagnoser)
+
+
+def run_regtui(config: RunConfig, runs_dir: Path) -> float:
+    """Wall seconds of Trainer.run with a real run store and the alerts."""
     prepared = prepare(config)
     with RunStore.create(runs_dir, "bench", config_module.to_toml(config)) as store:
-        trainer = Trainer(prepared, store.path, store.write,
-                          diagnoser=diagnoser_for(config, (), prepared.dataset.num_classes))
+        trainer = regtui_trainer(prepared, store, store.write)
         started = time.perf_counter()
         trainer.run(store.run_id)
         _sync(prepared.device)
@@ -106,8 +113,6 @@ def lockstep(config: RunConfig, runs_dir: Path) -> tuple[float, float]:
     0.2 s apart see nearly the same machine, so a pair's ratio varies by about 3% instead
     of the 10% of two whole runs one after the other.
     """
-    from regtui.train import diagnoser_for
-
     ours, theirs = prepare(config), prepare(config)
     bare = bare_epochs(theirs)
     bare_seconds = 0.0
@@ -121,8 +126,7 @@ def lockstep(config: RunConfig, runs_dir: Path) -> tuple[float, float]:
                 _sync(theirs.device)
                 bare_seconds += time.perf_counter() - started
 
-        trainer = Trainer(ours, store.path, emit,
-                          diagnoser=diagnoser_for(config, (), ours.dataset.num_classes))
+        trainer = regtui_trainer(ours, store, emit)
         started = time.perf_counter()
         trainer.run(store.run_id)
         _sync(ours.device)

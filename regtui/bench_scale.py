@@ -21,14 +21,14 @@ import numpy as np
 import torch
 
 from regtui import config as config_module
-from regtui.bench import TextbookDataset, textbook_epoch
+from regtui.bench import TextbookDataset, regtui_trainer, textbook_epoch
 from regtui.config import RunConfig
 from regtui.control import Control
 from regtui.events import Epoch
 from regtui.store import RunStore
-from regtui.train import diagnoser_for, models
+from regtui.train import models
 from regtui.train.data import Dataset, Split, channel_stats
-from regtui.train.loop import EVAL_BATCH, Trainer
+from regtui.train.loop import EVAL_BATCH
 from regtui.train.setup import Prepared, SetupError, build_model, resolve_device
 
 W3_BATCH = 512
@@ -139,8 +139,7 @@ def regtui_epochs(prepared: Prepared, runs_dir: Path,
                 if until(event):
                     control.stop("stopped")
 
-        trainer = Trainer(prepared, store.path, emit, control, diagnoser_for(
-            prepared.config, (), prepared.dataset.num_classes))
+        trainer = regtui_trainer(prepared, store, emit, control)
         started = time.perf_counter()
         trainer.run(store.run_id)
     return seen
