@@ -3,7 +3,8 @@
 W0  the loop: digits, cnn, batch 32, Adam 1e-3, 10 epochs, no augmentation;
     regtui (events, summary, checkpoints, alerts) vs a bare loop over in-memory tensors
     that does the same work (train, accumulate loss and accuracy on the device, validate
-    every epoch, test at the end), the two taking turns epoch by epoch.
+    every epoch, test at the end), the two taking turns epoch by epoch; a pair is the
+    mean of four such runs, two with each going first.
                                                                      goal regtui/bare <= 1.03
 W1  augmentation: the same with per-sample hflip 0.5, rotation 10, shear 10, scale
     0.8-1.2; regtui vs the textbook loop (torchvision Dataset with PIL transforms,
@@ -37,6 +38,7 @@ from regtui.store import RunStore
 from regtui.train.loop import EVAL_BATCH, Trainer
 from regtui.train.setup import Prepared, prepare
 
+W0_RUNS_PER_PAIR = 4  # two with regtui first in every epoch's turn, two with bare
 W1_AUGMENT = {"hflip": 0.5, "rotation": 10.0, "shear": 10.0, "scale": [0.8, 1.2]}
 
 
@@ -105,37 +107,56 @@ def bare_epochs(prepared: Prepared, epochs: int | None = None) -> Iterator[float
     yield None
 
 
-def lockstep(config: RunConfig, runs_dir: Path) -> tuple[float, float]:
+def lockstep(config: RunConfig, runs_dir: Path, bare_first: bool = False) -> tuple[float, float]:
     """(regtui seconds, bare seconds) for one run of each, taken in turns epoch by epoch.
 
     Each of regtui's epoch events runs the bare loop's next epoch, timed apart and taken
-    out of regtui's time. This machine's speed drifts by 10-20% within seconds; epochs
-    0.2 s apart see nearly the same machine, so a pair's ratio varies by about 3% instead
-    of the 10% of two whole runs one after the other.
+    out of regtui's time (with `bare_first`, the bare loop's first epoch runs before
+    regtui's). This machine's speed drifts by 10-20% within seconds; epochs 0.2 s apart
+    see nearly the same machine, so a pair's ratio varies by about 3% instead of the 10%
+    of two whole runs one after the other.
     """
     ours, theirs = prepare(config), prepare(config)
     bare = bare_epochs(theirs)
-    bare_seconds = 0.0
+    inside = 0.0  # bare seconds that fell inside regtui's timed run
+
+    def bare_turn() -> float:
+        started = time.perf_counter()
+        next(bare, None)
+        _sync(theirs.device)
+        return time.perf_counter() - started
+
+    before = bare_turn() if bare_first else 0.0
     with RunStore.create(runs_dir, "bench", config_module.to_toml(config)) as store:
         def emit(event: Event) -> None:
-            nonlocal bare_seconds
+            nonlocal inside
             store.write(event)
             if isinstance(event, Epoch):
-                started = time.perf_counter()
-                next(bare)
-                _sync(theirs.device)
-                bare_seconds += time.perf_counter() - started
+                inside += bare_turn()
 
         trainer = regtui_trainer(ours, store, emit)
         started = time.perf_counter()
         trainer.run(store.run_id)
         _sync(ours.device)
-        regtui_seconds = time.perf_counter() - started - bare_seconds
+        regtui_seconds = time.perf_counter() - started - inside
     started = time.perf_counter()
     for _ in bare:  # the rest: the test set, or epochs regtui did not run (an early stop)
         pass
     _sync(theirs.device)
-    return regtui_seconds, bare_seconds + time.perf_counter() - started
+    return regtui_seconds, before + inside + time.perf_counter() - started
+
+
+def lockstep_runs(config: RunConfig, runs_dir: Path, runs: int) -> tuple[float, float]:
+    """Mean (regtui, bare) seconds per run over `runs` lockstep runs: one W0 pair.
+
+    One epoch here takes 0.1-0.2 s and varies by about 10% from one to the next, so a
+    10-epoch run still varies by about 3%, as much as W0's whole margin; four runs vary
+    by about 1.5%. The runs alternate which loop takes the first turn of every epoch:
+    going first may cost about 1% (two bare loops in turns, 20 pairs each way: 1.008
+    going first, 0.998 going second, each +-0.008).
+    """
+    times = [lockstep(config, runs_dir, bare_first=bool(run % 2)) for run in range(runs)]
+    return statistics.fmean(t[0] for t in times), statistics.fmean(t[1] for t in times)
 
 
 @torch.no_grad()
@@ -281,6 +302,7 @@ class Result:
     command: str
     unit: str = "s"
     note: str = ""
+    ratios: tuple[float, ...] = ()  # every pair's, in the order measured
 
 
 @dataclass(frozen=True)
@@ -317,8 +339,8 @@ def workloads(device: str, epochs: int = 10,
     plain = bench_config(device, epochs=epochs)
     augmented = bench_config(device, augment=True, epochs=epochs)
     return {
-        "W0": Workload("W0", "digits cnn, 10 epochs, no augmentation", "regtui", "bare loop",
-                       lambda d, i: lockstep(plain, d),
+        "W0": Workload("W0", f"digits cnn, {epochs} epochs, no augmentation", "regtui",
+                       "bare loop", lambda d, i: lockstep_runs(plain, d, W0_RUNS_PER_PAIR),
                        lambda ours, theirs: ours / theirs, "regtui/bare <= 1.03",
                        lambda r: r <= 1.03),
         "W1": Workload("W1", "W0 + flip, rotate, shear, scale per sample", "regtui",
@@ -394,12 +416,13 @@ def _measure(work: Workload, device: str, repeats: int, runs_dir: Path,
         theirs.append(reference)
         progress(f"{work.name} {index + 1}/{pairs}: {work.ours} {ours[-1]:.3f} {work.unit}, "
                  f"{work.theirs} {theirs[-1]:.3f} {work.unit}")
-    ratio = statistics.median(work.ratio(o, t) for o, t in zip(ours, theirs))
+    ratios = tuple(work.ratio(o, t) for o, t in zip(ours, theirs))
+    ratio = statistics.median(ratios)
     median_ours = statistics.median(ours)
     return Result(work.name, work.what, work.ours, work.theirs, median_ours,
                   statistics.median(theirs), ratio, work.goal, work.met(ratio),
                   f"regtui bench --workload {work.name} --device {device} --repeats {repeats}",
-                  work.unit, work.note(median_ours))
+                  work.unit, work.note(median_ours), ratios)
 
 
 def environment(device: str) -> dict:

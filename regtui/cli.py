@@ -373,6 +373,22 @@ def _bench_value(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}" if unit == "samples/s" else f"{value:.3f}{unit}"
 
 
+def _bench_ratio(median: float, ratios: tuple[float, ...]) -> str:
+    """The median, and the range of the pairs when there are several."""
+    if len(ratios) < 2:
+        return f"{median:.3f}"
+    return f"{median:.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
+
+
+def _finite_or_none(value):
+    """JSON has no infinity or NaN ("not reached" becomes null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    return value
+
+
 @app.command("bench")
 def bench_command(
     workload: list[str] = typer.Option([], "--workload", "-w", help="W0, W1, W2, W3 (W3-resnet18, W3-cnn) or T98; repeatable [default: W0-W2 on cpu, all on a GPU]."),
@@ -406,18 +422,18 @@ def bench_command(
         import dataclasses
         import json
 
-        rows = [{key: None if isinstance(value, float) and not math.isfinite(value) else value
-                 for key, value in dataclasses.asdict(r).items()} for r in results]
+        rows = [{key: _finite_or_none(value) for key, value in dataclasses.asdict(r).items()}
+                for r in results]
         print(json.dumps({"env": env, "results": rows}, indent=2))  # "not reached" is null
         return
-    table = Table("workload", "what", "regtui side", "reference", "ratio", "goal", "met",
+    table = Table("workload", "what", "regtui side", "reference", "ratio (range)", "goal", "met",
                   box=None, pad_edge=False)
     for r in results:
         met = "-" if r.met is None else ("[green]yes[/]" if r.met else "[red]no[/]")
         table.add_row(r.workload, r.what + (f" ({r.note})" if r.note else ""),
                       f"{r.ours} {_bench_value(r.ours_seconds, r.unit)}",
                       f"{r.theirs} {_bench_value(r.theirs_seconds, r.unit)}",
-                      f"{r.ratio:.3f}", r.goal, met)
+                      _bench_ratio(r.ratio, r.ratios), r.goal, met)
     out.print(f"{env['device']} ({env['device_name']}), torch {env['torch']}, "
               f"{env['threads']} threads, {epochs} epochs (W0-W2), medians of interleaved pairs")
     out.print(table)

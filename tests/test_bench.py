@@ -6,6 +6,7 @@ import gzip
 import json
 import math
 import re
+import statistics
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,9 +34,29 @@ def test_bare_loop_trains_the_same_model_on_the_same_batches(tmp_path: Path) -> 
     assert bare_loss == regtui_loss  # same initial weights, same batches, same steps
 
 
-def test_lockstep_times_both_sides_of_a_real_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bare_first", [False, True])
+def test_lockstep_times_both_sides_of_a_real_run(bare_first: bool, tmp_path: Path,
+                                                 monkeypatch) -> None:
+    turns = []
+    bare_epochs = bench.bare_epochs
+
+    def recorded(prepared):
+        for result in bare_epochs(prepared):
+            turns.append("bare")
+            yield result
+
+    def write(store, event) -> None:
+        if event.type == "epoch":
+            turns.append("regtui")
+        store_write(store, event)
+
+    store_write = bench.RunStore.write
+    monkeypatch.setattr(bench, "bare_epochs", recorded)
+    monkeypatch.setattr(bench.RunStore, "write", write)
     config = bench.bench_config("cpu", epochs=2)
-    ours, theirs = bench.lockstep(config, tmp_path)
+    ours, theirs = bench.lockstep(config, tmp_path, bare_first=bare_first)
+    assert turns == (["bare", "regtui", "bare", "regtui", "bare"] if bare_first
+                     else ["regtui", "bare", "regtui", "bare", "bare"])  # the last: test set
     assert ours > 0 and theirs > 0
     (run_dir,) = tmp_path.iterdir()
     events = read_events(run_dir / "events.jsonl")
@@ -62,14 +83,23 @@ def test_textbook_loop_starts_from_the_same_weights_and_trains(tmp_path: Path) -
 
 
 def test_bench_command_reports_json(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["bench", "-w", "W0", "--repeats", "1", "--epochs", "1",
+    result = CliRunner().invoke(app, ["bench", "-w", "W0", "--repeats", "2", "--epochs", "1",
                                       "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     (row,) = report["results"]
     assert row["workload"] == "W0" and row["ours_seconds"] > 0 and row["theirs_seconds"] > 0
-    assert row["ratio"] == row["ours_seconds"] / row["theirs_seconds"]
+    assert len(row["ratios"]) == 2 and row["ratio"] == statistics.median(row["ratios"])
     assert report["env"]["device"] == "cpu"
+
+
+def test_a_w0_pair_is_the_mean_of_runs_that_alternate_who_goes_first(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    runs = []
+    monkeypatch.setattr(bench, "lockstep", lambda config, runs_dir, bare_first: runs.append(
+        bare_first) or (1.0 + len(runs), 2.0 * len(runs)))
+    assert bench.lockstep_runs(bench.bench_config("cpu"), tmp_path, 4) == (3.5, 5.0)
+    assert runs == [False, True, False, True]
 
 
 def test_bench_rejects_unknown_workloads() -> None:

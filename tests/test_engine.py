@@ -257,6 +257,21 @@ def test_confusion_matrix_counts_the_test_split(runs_dir: Path) -> None:
     assert matrix.diag().sum().item() / 359 == pytest.approx(finished.test_acc)
 
 
+def test_sample_predictions_are_the_best_models(runs_dir: Path) -> None:
+    resolved = tiny(epochs=2)
+    run_dir, finished, _ = run_events(resolved, runs_dir)
+    prepared = prepare(resolved.config)
+    prepared.model.load_state_dict(torch.load(run_dir / "best.pt", weights_only=True))
+    prepared.model.eval()
+    test, samples = prepared.dataset.test, finished.samples
+    index = torch.arange(12) * (len(test) // 12)
+    with torch.no_grad():
+        predictions = prepared.model(prepared.dataset.normalize(test.images[index])).argmax(1)
+    assert samples["labels"] == test.labels[index].tolist()
+    assert samples["predictions"] == predictions.tolist()
+    assert len(samples["pixels"]) == 12 and samples["shape"] == [1, 8, 8]
+
+
 @pytest.mark.parametrize("scheduler", ["cosine", "step", "onecycle", "plateau"])
 def test_schedulers_change_the_lr_and_checkpoint_safely(scheduler: str, runs_dir: Path) -> None:
     resolved = tiny(f"train.scheduler={scheduler}", "train.step_size=1", epochs=2)

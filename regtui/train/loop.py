@@ -211,8 +211,10 @@ class Trainer:
 
     # ------------------------------------------------------------ one epoch
 
-    def _batch(self, split: Split, index: Tensor, positions: slice | None = None) -> Tensor:
-        """Float batch; with `positions` (its place in the epoch) it is augmented."""
+    def _batch(self, split: Split, index: Tensor | slice,
+               positions: slice | None = None) -> Tensor:
+        """Float batch of the samples at `index` (a slice reads them without a copy);
+        with `positions` (their place in the epoch) it is augmented."""
         images = split.images[index]
         if positions is not None and self.augmenter.active:
             floats = self.augmenter.before_standardize(images.float().div_(255.0), positions)
@@ -313,14 +315,16 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, split: Split, confusion: bool = False) -> dict:
-        """Plain cross-entropy and accuracy in eval mode (and the confusion matrix)."""
+        """Plain cross-entropy and accuracy in eval mode; with `confusion`, also the
+        confusion matrix and every sample's prediction (a device tensor)."""
         self.model.eval()
         classes = self.data.num_classes
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device)
         matrix = torch.zeros(classes * classes, dtype=torch.long, device=self.device)
+        predicted = []
         for start in range(0, len(split), EVAL_BATCH):
-            index = torch.arange(start, min(start + EVAL_BATCH, len(split)), device=self.device)
+            index = slice(start, start + EVAL_BATCH)
             targets = split.labels[index]
             with self._autocast():
                 logits = self.forward(self._batch(split, index))
@@ -329,11 +333,13 @@ class Trainer:
             correct += (predictions == targets).sum()
             if confusion:
                 matrix += torch.bincount(targets * classes + predictions, minlength=classes ** 2)
+                predicted.append(predictions)
         count = max(len(split), 1)
         loss, acc = torch.stack([loss_sum, correct]).tolist()
         result = {"loss": loss / count, "acc": acc / count}
         if confusion:
             result["confusion_matrix"] = matrix.view(classes, classes).tolist()
+            result["predictions"] = torch.cat(predicted) if predicted else matrix[:0]
         return result
 
     def _weight_stats(self) -> dict[str, float]:
@@ -459,23 +465,20 @@ class Trainer:
         if self.best_state is not None and len(self.data.test):
             self.model.load_state_dict(self.best_state)
             test = self.evaluate(self.data.test, confusion=True)
-            samples = self._samples()
+            samples = self._samples(test["predictions"])
         return RunFinished(status=status, reason=reason, best_epoch=self.best_epoch,
                            best_val_acc=self._best_or_none(), test_acc=test.get("acc"),
                            test_loss=test.get("loss"),
                            confusion_matrix=test.get("confusion_matrix"),
                            classes=self.data.classes, samples=samples)
 
-    @torch.no_grad()
-    def _samples(self) -> dict:
-        """The first test images with the best model's predictions (spread over classes)."""
+    def _samples(self, predictions: Tensor) -> dict:
+        """Test images spread over the split, with the best model's predictions for them
+        (taken from the test evaluation, not a forward pass of their own)."""
         split = self.data.test
         count = min(SAMPLE_IMAGES, len(split))
         index = torch.arange(count, device=self.device) * (len(split) // count)
-        self.model.eval()
-        with self._autocast():
-            predictions = self.forward(self._batch(split, index)).argmax(dim=1)
         images = split.images[index].cpu()
         return {"shape": list(images.shape[1:]),
                 "pixels": [base64.b64encode(image.numpy().tobytes()).decode() for image in images],
-                "labels": split.labels[index].tolist(), "predictions": predictions.tolist()}
+                "labels": split.labels[index].tolist(), "predictions": predictions[index].tolist()}
