@@ -72,6 +72,17 @@ def test_whole_run_pairs_alternate_which_side_goes_first(tmp_path: Path) -> None
     assert order == ["ours", "theirs", "theirs", "ours", "ours", "theirs"]
 
 
+def test_w2_times_the_monitor_and_headless_runs_in_one_process(tmp_path: Path) -> None:
+    config = bench.bench_config("cpu", epochs=1)
+    monitor, headless = bench.monitor_and_headless(config, tmp_path, monitor_first=False)
+    assert monitor > 0 and headless > 0
+    runs = sorted(tmp_path.iterdir())
+    assert len(runs) == 3  # the warm-up, then headless and monitor
+    for run_dir in runs:
+        events = read_events(run_dir / "events.jsonl")
+        assert events[-1].type == "run_finished" and events[-1].status == "completed"
+
+
 def test_textbook_loop_starts_from_the_same_weights_and_trains(tmp_path: Path) -> None:
     config = bench.bench_config("cpu", augment=True, epochs=1)
     ours, theirs = prepare(config), prepare(config)
