@@ -151,8 +151,8 @@ def lockstep_runs(config: RunConfig, runs_dir: Path, runs: int) -> tuple[float, 
     """Mean (regtui, bare) seconds per run over `runs` lockstep runs: one W0 pair.
 
     One epoch here takes 0.1-0.2 s and varies by about 10% from one to the next, so a
-    10-epoch run still varies by about 3%, as much as W0's whole margin; four runs vary
-    by about 1.5%. The runs alternate which loop takes the first turn of every epoch:
+    10-epoch run still varies by about 3%, as much as W0's whole margin; a pair of four
+    runs still varies by about 2.5% (15 pairs: SD 0.026). The runs alternate which loop takes the first turn of every epoch:
     going first may cost about 1% (two bare loops in turns, 20 pairs each way: 1.008
     going first, 0.998 going second, each +-0.008).
     """
