@@ -48,10 +48,14 @@ def new_run_id(label: str) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{safe}-{secrets.token_hex(2)}"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file, then rename: readers see the old file or the new one."""
+def write_atomic(path: Path, data: str | bytes | memoryview) -> None:
+    """Write to a temporary file, then rename: readers see the old file or the new one.
+    Text is written as UTF-8."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
+    if isinstance(data, str):
+        temporary.write_text(data, encoding="utf-8")
+    else:
+        temporary.write_bytes(data)
     os.replace(temporary, path)
 
 

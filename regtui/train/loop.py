@@ -12,7 +12,6 @@ import contextlib
 import io
 import json
 import math
-import os
 import time
 import traceback
 from pathlib import Path
@@ -24,7 +23,7 @@ from torch import Tensor
 from regtui.control import Control
 from regtui.events import Alert, Checkpoint, Epoch, Event, RunFinished, RunStarted, Step
 from regtui.config import to_dict
-from regtui.store import BEST_CHECKPOINT, LAST_CHECKPOINT
+from regtui.store import BEST_CHECKPOINT, LAST_CHECKPOINT, write_atomic
 from regtui.train import models, regularize
 from regtui.train.augment import Augmenter
 from regtui.train.data import Split
@@ -55,17 +54,14 @@ def clone_tree(obj):
 
 
 def save_atomic(obj: object, path: Path) -> None:
-    """torch.save to a temporary file, then rename: readers never see half a checkpoint.
+    """torch.save, written atomically: readers never see half a checkpoint.
 
     Serialized in memory first: torch.save to a path writes record by record, which costs
     more than the one write of the finished buffer.
     """
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(buffer.getbuffer())
-    os.replace(temporary, path)
+    write_atomic(path, buffer.getbuffer())
 
 
 class Trainer:
