@@ -152,9 +152,9 @@ def lockstep_runs(config: RunConfig, runs_dir: Path, runs: int) -> tuple[float, 
 
     One epoch here takes 0.1-0.2 s and varies by about 10% from one to the next, so a
     10-epoch run still varies by about 3%, as much as W0's whole margin; a pair of four
-    runs still varies by about 2.5% (15 pairs: SD 0.026). The runs alternate which loop takes the first turn of every epoch:
-    going first may cost about 1% (two bare loops in turns, 20 pairs each way: 1.008
-    going first, 0.998 going second, each +-0.008).
+    runs still varies by about 2.5% (15 pairs: SD 0.026). The runs alternate which loop
+    takes the first turn of every epoch: going first may cost about 1% (two bare loops in
+    turns, 20 pairs each way: 1.008 going first, 0.998 going second, each +-0.008).
     """
     times = [lockstep(config, runs_dir, bare_first=bool(run % 2)) for run in range(runs)]
     return statistics.fmean(t[0] for t in times), statistics.fmean(t[1] for t in times)
@@ -285,32 +285,30 @@ def on_a_thread(measure: Callable[[RunConfig, Path], float], config: RunConfig,
     return result[0]
 
 
-def monitor_and_headless(config: RunConfig, runs_dir: Path,
-                         monitor_first: bool) -> tuple[float, float]:
-    """W2's pair in this process: (monitor, headless) seconds in epochs.
+def monitor_and_headless(config: RunConfig, runs_dir: Path, index: int) -> tuple[float, float]:
+    """W2's pair number `index` in this process: (monitor, headless) seconds in epochs,
+    in the order in_turn gives (the monitor first in even pairs).
 
     Both sides train on a thread that is not the main one (a thread's OpenMP pool lives
-    and dies with it), after a one-epoch warm-up, in the order asked.
+    and dies with it), after a one-epoch warm-up.
     """
     on_a_thread(epochs_headless, replace(config, train=replace(config.train, epochs=1)),
                 runs_dir)
-    sides = [("monitor", lambda: epochs_with_monitor(config, runs_dir)),
-             ("headless", lambda: on_a_thread(epochs_headless, config, runs_dir))]
-    seconds = {name: measure() for name, measure in (sides if monitor_first else sides[::-1])}
-    return seconds["monitor"], seconds["headless"]
+    pair = in_turn(lambda d: epochs_with_monitor(config, d),
+                   lambda d: on_a_thread(epochs_headless, config, d))
+    return pair(runs_dir, index)
 
 
 def w2_pair(device: str, epochs: int) -> Callable[[Path, int], tuple[float, float]]:
-    """W2's pairs, each in a fresh process (the monitor first in even pairs).
+    """W2's pairs, each in a fresh process.
 
     A process whose main thread has used torch keeps its OpenMP threads, and a second pool
     on a training thread would then compete with them for the cores; and two fresh
     processes differ in speed by up to 30% here, so both sides share one.
     """
     def run_pair(runs_dir: Path, index: int) -> tuple[float, float]:
-        order = "headless-first" if index % 2 else "monitor-first"
         result = subprocess.run([sys.executable, "-m", "regtui.bench", device, str(epochs),
-                                 str(runs_dir), order], capture_output=True, text=True,
+                                 str(runs_dir), str(index)], capture_output=True, text=True,
                                 check=True)
         monitor, headless = result.stdout.split()[-2:]
         return float(monitor), float(headless)
@@ -468,7 +466,7 @@ def environment(device: str) -> dict:
             "torch": torch.__version__, "threads": torch.get_num_threads()}
 
 
-if __name__ == "__main__":  # W2's child: python -m regtui.bench DEVICE EPOCHS RUNS_DIR ORDER
-    device_arg, epochs_arg, runs_arg, order_arg = sys.argv[1:5]
+if __name__ == "__main__":  # W2's child: python -m regtui.bench DEVICE EPOCHS RUNS_DIR INDEX
+    device_arg, epochs_arg, runs_arg, index_arg = sys.argv[1:5]
     print(*monitor_and_headless(bench_config(device_arg, epochs=int(epochs_arg)),
-                                Path(runs_arg), order_arg == "monitor-first"))
+                                Path(runs_arg), int(index_arg)))

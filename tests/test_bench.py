@@ -74,7 +74,7 @@ def test_whole_run_pairs_alternate_which_side_goes_first(tmp_path: Path) -> None
 
 def test_w2_times_the_monitor_and_headless_runs_in_one_process(tmp_path: Path) -> None:
     config = bench.bench_config("cpu", epochs=1)
-    monitor, headless = bench.monitor_and_headless(config, tmp_path, monitor_first=False)
+    monitor, headless = bench.monitor_and_headless(config, tmp_path, index=1)
     assert monitor > 0 and headless > 0
     runs = sorted(tmp_path.iterdir())
     assert len(runs) == 3  # the warm-up, then headless and monitor
