@@ -29,6 +29,7 @@ from regtui.store import RunStore
 from regtui.train import models
 from regtui.train.data import Dataset, Split, channel_stats
 from regtui.train.loop import EVAL_BATCH
+from regtui.train.precision import flops_per_sample
 from regtui.train.setup import Prepared, SetupError, build_model, resolve_device
 
 W3_BATCH = 512
@@ -258,20 +259,6 @@ def t98_textbook(device: str, data: tuple[Split, Split]) -> float:
     prepared = prepared_for(t98_config(device), *data, "mnist-t10k")
     results = textbook_epochs(prepared, augment=False, until=lambda acc: acc >= T98_TARGET)
     return next((s for _, acc, s in results if acc >= T98_TARGET), float("inf"))
-
-
-def flops_per_sample(model: torch.nn.Module, shape: tuple[int, int, int],
-                     device: torch.device) -> float:
-    """Training FLOPs per sample: forward counted by torch's FlopCounterMode, times 3."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    sample = torch.zeros((2, *shape), device=device)
-    was_training = model.training
-    model.eval()
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(sample)
-    model.train(was_training)
-    return 3 * counter.get_total_flops() / 2
 
 
 def gpu_share(model_name: str, device: str, samples_per_s: float) -> str:

@@ -151,7 +151,9 @@ class TrainConfig:
                            low_open=True)
     device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
     seed: int = setting(0, "seed for weights, shuffling, dropout and augmentation")
-    amp: bool = setting(True, "bf16 autocast on CUDA (ignored on CPU)")
+    amp: str = setting("auto", "bf16 autocast on CUDA: auto (where a step's work is large "
+                       "enough to pay for the casts), on or off; ignored on CPU",
+                       choices=("auto", "on", "off"))
     compile: bool = setting(False, "torch.compile the model (pays off on long GPU runs)")
     log_every: int = setting(20, "steps between `step` events (each one reads the loss "
                              "back from the device)", low=1)
@@ -293,6 +295,8 @@ def check_value(section: str, key: str, value: Any, source: str) -> Any:
                           f"known keys in [{section}]: {', '.join(fields)}")
     hint = typing.get_type_hints(cls)[key]
     meta = fields[key].metadata
+    if isinstance(value, bool) and meta["choices"] and "on" in meta["choices"]:
+        value = "on" if value else "off"  # `amp = true`, as written before it had `auto`
     try:
         converted = _coerce(value, hint)
     except TypeError:

@@ -75,7 +75,8 @@ class ConsoleView:
             f"  {data.get('name')} {'x'.join(map(str, data.get('shape', [])))}: "
             f"{data.get('train')} train / {data.get('val')} val / {data.get('test')} test  │ "
             f"{event.config.get('model', {}).get('name')} {model.get('params', 0):,} params  │ "
-            f"{env.get('device')} ({env.get('device_name')}), torch {env.get('torch')}")
+            f"{env.get('device')} ({env.get('device_name')}), torch {env.get('torch')}"
+            + (f", {env['precision']}" if env.get("precision") else ""))
         for warning in data.get("warnings", []):
             self.console.print(f"  [yellow]warning:[/] {warning}")
         if self.console.is_terminal and self.total:

@@ -34,9 +34,9 @@ def runs_dir(tmp_path: Path) -> Path:
 
 
 def tiny(*assignments: str, preset_names: Sequence[str] = (), epochs: int = 1,
-         seed: int = 0) -> presets.Resolved:
-    """A resolved config for a tiny CPU run."""
-    flags = {"train": {"epochs": epochs, "seed": seed, "device": "cpu"}}
+         seed: int = 0, device: str = "cpu") -> presets.Resolved:
+    """A resolved config for a tiny run (on the CPU unless `device` says otherwise)."""
+    flags = {"train": {"epochs": epochs, "seed": seed, "device": device}}
     return presets.resolve(preset_names, [*TINY, *assignments], flags)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from pathlib import Path
@@ -68,6 +69,18 @@ async def test_monitor_shows_a_scripted_run(size: tuple[int, int], runs_dir: Pat
             await pilot.resize_terminal(width, height)
             await pilot.pause(0.1)
             assert screen.has_class("narrow") == (width < 110)
+
+
+async def test_status_says_when_a_gpu_run_trains_in_bf16(runs_dir: Path) -> None:
+    events = scripted_run(finished=True)
+    events[0] = dataclasses.replace(events[0], env={
+        "device": "cuda:0", "device_name": "NVIDIA H100", "torch": "2.x",
+        "precision": "bf16 autocast (amp=auto)"})
+    app = RegtuiApp(runs_dir, replay=events)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: app.monitor.state.finished is not None)
+        await wait_for(pilot, lambda: drawn(app.monitor))
+        assert "cuda:0 bf16" in text_of(app.monitor.query_one("#status"))
 
 
 async def test_ten_thousand_steps_redraw_a_bounded_number_of_times(runs_dir: Path) -> None:

@@ -24,7 +24,7 @@ from regtui.control import Control
 from regtui.events import Alert, Checkpoint, Epoch, Event, RunFinished, RunStarted, Step
 from regtui.config import to_dict
 from regtui.store import BEST_CHECKPOINT, LAST_CHECKPOINT, write_atomic
-from regtui.train import models, regularize
+from regtui.train import models, precision, regularize
 from regtui.train.augment import Augmenter
 from regtui.train.data import Split
 from regtui.train.setup import Prepared, environment, make_optimizer, make_scheduler
@@ -97,7 +97,8 @@ class Trainer:
         self.parameters = list(self.model.parameters())
         self.clipping = bool(cfg.regularization.clip_norm or cfg.regularization.clip_value)
         self.forward = torch.compile(self.model) if cfg.train.compile else self.model
-        self.use_amp = cfg.train.amp and self.device.type == "cuda"
+        self.use_amp = precision.use_bf16(cfg.train.amp, self.model, self.data.shape,
+                                          cfg.train.batch_size, self.device)
         self.channels_last = self.device.type == "cuda" and cfg.model.name != "mlp"
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -160,8 +161,8 @@ class Trainer:
         torch.set_rng_state(state["rng_torch"].cpu())
         if self.device.type == "cuda" and state["rng_cuda"].numel():
             torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
-        self.generator.set_state(state["rng_data"].cpu() if self.device.type == "cpu"
-                                 else state["rng_data"])
+        # Generator states are CPU byte tensors whatever the generator's device.
+        self.generator.set_state(state["rng_data"].cpu())
         self.mixer.load_state_dict(state["mixer"])
         self.early_stopping.load_state_dict(state["early_stopping"])
         self.epoch, self.global_step = state["epoch"], state["global_step"]
@@ -380,9 +381,15 @@ class Trainer:
 
     def started_event(self, run_id: str) -> RunStarted:
         return RunStarted(run_id=run_id, presets=list(self.presets), config=to_dict(self.cfg),
-                          env=environment(self.device), model=models.describe(self.model),
+                          env=self._environment(), model=models.describe(self.model),
                           data={**self.data.describe(), "steps_per_epoch": self.steps_per_epoch},
                           resumed_from=self.epoch)
+
+    def _environment(self) -> dict:
+        env = environment(self.device)
+        if self.device.type == "cuda":
+            env["precision"] = precision.describe(self.use_amp, self.cfg.train.amp)
+        return env
 
     def run(self, run_id: str) -> RunFinished:
         """Train to the configured epochs (from self.epoch); always ends with run_finished."""

@@ -56,7 +56,8 @@ class StatusLine(LivePanel):
         text = Text()
         text.append(started.run_id, "bold")
         text.append(f"  {', '.join(started.presets) or 'no presets'}  ")
-        text.append(f"{started.env.get('device')}  ", "dim")
+        bf16 = started.env.get("precision", "").startswith("bf16")
+        text.append(f"{started.env.get('device')}{' bf16' if bf16 else ''}  ", "dim")
         text.append(status, STATUS_STYLE.get(status, "cyan"))
         text.append(f"\nepoch {last.epoch if last else 0}/{state.planned_epochs}"
                     f"  ETA {_duration(state.eta_seconds())}"
