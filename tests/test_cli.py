@@ -23,13 +23,14 @@ def invoke(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
-def test_help_starts_without_importing_torch() -> None:
+def test_help_starts_without_importing_torch_or_the_run_machinery() -> None:
     code = ("import sys; from typer.testing import CliRunner; from regtui.cli import app; "
             "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
-            "assert 'run' in r.output; print(sorted(m for m in sys.modules if m.startswith('torch')))")
+            "assert 'run' in r.output; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'regtui')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "['regtui', 'regtui.cli']"
 
 
 def test_presets_lists_every_builtin_and_shows_one() -> None:
