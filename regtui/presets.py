@@ -110,6 +110,20 @@ def resolve(
     return Resolved(config.build(merged), tuple(p.name for p in loaded))
 
 
+def explicit_settings(preset_names: Sequence[str], settings: Mapping[str, Mapping[str, Any]]
+                      ) -> Layer:
+    """The settings of a run (`config.to_dict` form) that its presets and the defaults do
+    not explain: its --set values and flags, to carry into a new run with other presets.
+    A preset that no longer exists explains nothing."""
+    try:
+        explained = config.to_dict(resolve(preset_names).config)
+    except ConfigError:
+        explained = config.to_dict(config.build({}))
+    return {section: changed for section, values in settings.items()
+            if (changed := {key: value for key, value in values.items()
+                            if explained.get(section, {}).get(key, value) != value})}
+
+
 def settings_toml(preset: Preset) -> str:
     """The preset's own settings as TOML (what it changes from the defaults)."""
     lines: list[str] = []

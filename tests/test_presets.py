@@ -90,3 +90,24 @@ def test_readme_documents_every_setting_and_preset() -> None:
         assert f"`{key}`" in readme, f"{key} is missing from the README's reference"
     for name in presets.known_names():
         assert f"`{name}`" in readme
+
+
+def test_explicit_settings_are_what_the_presets_do_not_explain() -> None:
+    from regtui.config import to_dict
+
+    run = presets.resolve(["dropout", "l2"], ["model.dropout=0.3", "model.hidden=[64]"],
+                          {"train": {"lr": 0.01}})
+    explicit = presets.explicit_settings(run.presets, to_dict(run.config))
+    assert explicit == {"model": {"dropout": 0.3, "hidden": [64]}, "train": {"lr": 0.01}}
+    # carried over onto other presets, they keep winning, as --set does
+    again = presets.resolve(["batchnorm"], (), explicit)
+    assert again.config.model.dropout == 0.3 and again.config.model.hidden == (64,)
+    assert again.config.model.batchnorm and again.config.regularization.l2 == 0
+
+
+def test_explicit_settings_of_a_run_whose_preset_is_gone_are_its_changes() -> None:
+    from regtui.config import to_dict
+
+    run = presets.resolve(["dropout"])
+    explicit = presets.explicit_settings(["deleted-user-preset"], to_dict(run.config))
+    assert explicit == {"model": {"dropout": run.config.model.dropout}}

@@ -160,7 +160,9 @@ async def test_every_key_on_a_real_training_run(runs_dir: Path) -> None:
         await pilot.press("escape")
         await pilot.press("n")
         assert isinstance(app.screen, SetupScreen)
-        assert app.screen.resolved.config.train.epochs == 400  # the current run's settings
+        carried = app.screen.resolved.config  # the current run's settings, --set ones too
+        assert carried.train.epochs == 400 and carried.train.batch_size == 8
+        assert carried.data.train_subset == 240 and carried.model.hidden == (32,)
         await pilot.press("escape")
         assert isinstance(app.screen, MonitorScreen)
         await pilot.press("q")

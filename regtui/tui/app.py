@@ -12,7 +12,7 @@ from textual.worker import Worker, WorkerState
 from regtui.control import Control
 from regtui.events import Event, RunFinished
 from regtui.store import is_alive
-from regtui.presets import Resolved
+from regtui.presets import Resolved, explicit_settings
 from regtui.tui.messages import EventArrived, RunFailed
 from regtui.tui.screens.augment import AugmentPreview
 from regtui.tui.screens.dialogs import ConfirmQuit, HelpScreen
@@ -156,7 +156,8 @@ class RegtuiApp(App[int]):
             self.notify("stopping after the current step", timeout=3)
 
     def action_new_run(self) -> None:
-        """Setup, prefilled with this run's presets and settings plus the latest suggestion."""
+        """Setup, prefilled with this run's presets, the settings they do not explain
+        (its --set values and flags), and the latest suggestion."""
         monitor = self.shown_monitor
         started = monitor.state.started if monitor else None
         presets = list(started.presets) if started else ["dropout"]
@@ -167,10 +168,12 @@ class RegtuiApp(App[int]):
         if suggestion:
             presets.append(suggestion)
         config = started.config if started else {}
-        flags = {"data": {"dataset": config.get("data", {}).get("dataset", "digits")},
-                 "model": {"name": config.get("model", {}).get("name", "mlp")},
-                 "train": {key: config["train"][key] for key in ("epochs", "device")
-                           if key in config.get("train", {})}}
+        flags = explicit_settings(started.presets, config) if started else {}
+        flags.setdefault("data", {})["dataset"] = config.get("data", {}).get("dataset", "digits")
+        flags.setdefault("model", {})["name"] = config.get("model", {}).get("name", "mlp")
+        flags.setdefault("train", {}).update(
+            {key: config["train"][key] for key in ("epochs", "device")
+             if key in config.get("train", {})})
         self.push_screen(SetupScreen(SetupChoice(tuple(presets), flags)))
 
     def action_augment_preview(self) -> None:
