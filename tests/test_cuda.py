@@ -76,6 +76,15 @@ def test_amp_on_trains_in_bf16_with_channels_last(runs_dir: Path) -> None:
     assert logits.dtype == torch.bfloat16 and loss.dtype == torch.float32
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_adam_runs_fused_on_cuda(optimizer: str, runs_dir: Path) -> None:
+    prepared = prepare(tiny(*CNN, f"train.optimizer={optimizer}", device="cuda").config)
+    trainer = Trainer(prepared, runs_dir, emit=lambda event: None)
+    assert trainer.optimizer.defaults["fused"]
+    trainer.epoch = 1
+    assert math.isfinite(trainer._train_epoch()["loss"])
+
+
 def test_amp_auto_keeps_a_small_model_in_fp32(runs_dir: Path) -> None:
     prepared = prepare(tiny(*CNN, device="cuda").config)
     trainer = Trainer(prepared, runs_dir, emit=lambda event: None)

@@ -336,3 +336,12 @@ def test_bad_init_in_a_deep_mlp_shows_vanishing_gradients(runs_dir: Path) -> Non
     assert [e.kind for e in seen if e.type == "alert"] == ["vanishing_gradients"]
     seen = run_events(tiny(deep, preset_names=["he"]), runs_dir)[2]
     assert [e for e in seen if e.type == "alert"] == []
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_optimizers_step_in_their_fused_kernel(optimizer: str, runs_dir: Path) -> None:
+    resolved = tiny(f"train.optimizer={optimizer}", "train.lr=0.01", epochs=2)
+    trainer = Trainer(prepare(resolved.config), runs_dir, emit=lambda event: None)
+    assert trainer.optimizer.defaults["fused"]
+    losses = [e.train_loss for e in epochs_of(run_events(resolved, runs_dir)[2])]
+    assert losses[1] < losses[0]  # and it trains
