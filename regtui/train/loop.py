@@ -27,7 +27,8 @@ from regtui.store import BEST_CHECKPOINT, LAST_CHECKPOINT, write_atomic
 from regtui.train import models, precision, regularize
 from regtui.train.augment import Augmenter
 from regtui.train.data import Split
-from regtui.train.setup import Prepared, environment, make_optimizer, make_scheduler
+from regtui.train.setup import (Prepared, environment, make_optimizer, make_scheduler,
+                                uses_channels_last)
 
 EVAL_BATCH = 1024
 SAMPLE_IMAGES = 12  # test images kept with their predictions in run_finished
@@ -99,7 +100,7 @@ class Trainer:
         self.forward = torch.compile(self.model) if cfg.train.compile else self.model
         self.use_amp = precision.use_bf16(cfg.train.amp, self.model, self.data.shape,
                                           cfg.train.batch_size, self.device)
-        self.channels_last = self.device.type == "cuda" and cfg.model.name != "mlp"
+        self.channels_last = uses_channels_last(cfg, self.device)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self.epoch = 0

@@ -75,6 +75,11 @@ def prepare(config: RunConfig) -> Prepared:
     return Prepared(config, device, dataset, build_model(config, dataset, device))
 
 
+def uses_channels_last(config: RunConfig, device: torch.device) -> bool:
+    """Conv models on CUDA keep weights and batches channels_last (cuDNN's fast layout)."""
+    return device.type == "cuda" and config.model.name != "mlp"
+
+
 def build_model(config: RunConfig, dataset: data_module.Dataset, device: torch.device) -> nn.Module:
     """The seeded, initialized model on the device (channels_last for conv models on CUDA)."""
     torch.manual_seed(config.train.seed)
@@ -90,7 +95,7 @@ def build_model(config: RunConfig, dataset: data_module.Dataset, device: torch.d
     else:
         model.apply(init)
     model.to(device)
-    if device.type == "cuda" and config.model.name != "mlp":
+    if uses_channels_last(config, device):
         model.to(memory_format=torch.channels_last)
     return model
 
