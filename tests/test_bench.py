@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from conftest import write_idx
 from regtui import bench
 from regtui import bench_scale as scale
-from regtui.cli import _bench_names, app
+from regtui.cli import app
+from regtui.cli.bench import _bench_names
 from regtui.config import RunConfig
 from regtui.events import read_events
 from regtui.train.loop import Trainer

@@ -1,0 +1,152 @@
+"""`regtui run`: train a new run, or resume one, in the monitor or headless."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+
+from regtui.cli.common import EXIT_BY_STATUS, EXIT_FAILED, app, err, fail, out, runs_dir_option
+
+if TYPE_CHECKING:
+    from regtui import config as config_module
+
+# flag name -> (section, key)
+FLAG_KEYS = {
+    "dataset": ("data", "dataset"),
+    "data-dir": ("data", "data_dir"),
+    "download": ("data", "download"),
+    "model": ("model", "name"),
+    "pretrained": ("model", "pretrained"),
+    "epochs": ("train", "epochs"),
+    "batch-size": ("train", "batch_size"),
+    "lr": ("train", "lr"),
+    "device": ("train", "device"),
+    "seed": ("train", "seed"),
+}
+
+
+def flag_layer(flags: dict[str, Any]) -> config_module.Layer:
+    """The explicit flags as a checked layer; an error names the flag."""
+    from regtui import config as config_module
+
+    layer: config_module.Layer = {}
+    for flag, value in flags.items():
+        if value is None or value is False:
+            continue
+        section, key = FLAG_KEYS[flag]
+        checked = config_module.check_value(section, key, value, f"--{flag} {value}")
+        layer.setdefault(section, {})[key] = checked
+    return layer
+
+
+def _install_signal_handlers(control) -> dict:
+    """First Ctrl-C (or SIGTERM) ends the run cleanly at the next step; a second one forces.
+    Returns the previous handlers."""
+    def handler(signum, frame):
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.stop("interrupted")
+        err.print("[yellow]stopping after the current step (Ctrl-C again to force)[/]")
+
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+@app.command()
+def run(
+    preset: list[str] = typer.Option([], "--preset", "-p", help="Preset name or path; repeat to compose (left to right)."),
+    dataset: Optional[str] = typer.Option(None, help="digits, mnist, fashion-mnist, cifar10, cifar100 or imagefolder."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Where datasets are (imagefolder: the class-folder root)."),
+    download: bool = typer.Option(False, "--download", help="Fetch torchvision datasets / pretrained weights."),
+    model: Optional[str] = typer.Option(None, help="mlp, cnn or resnet18."),
+    pretrained: bool = typer.Option(False, "--pretrained", help="resnet18: start from ImageNet weights."),
+    epochs: Optional[int] = typer.Option(None, help="Number of epochs."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Samples per step."),
+    lr: Optional[float] = typer.Option(None, help="Learning rate."),
+    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N or mps."),
+    seed: Optional[int] = typer.Option(None, help="Seed for weights, shuffling and augmentation."),
+    set_: list[str] = typer.Option([], "--set", help="section.key=value (TOML value or bare word); repeatable."),
+    config: Optional[Path] = typer.Option(None, "--config", help="A config.toml to start from (runs/<id>/config.toml repeats a run)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run directory."),
+    runs_dir: Path = runs_dir_option(),
+    name: Optional[str] = typer.Option(None, help="Label in the run id instead of the preset names."),
+    headless: bool = typer.Option(False, "--headless", help="Print to the console instead of opening the monitor."),
+) -> None:
+    """Train a model with the given presets and settings; every run is kept in the runs dir."""
+    from regtui import presets as presets_module
+    from regtui.config import ConfigError
+    from regtui.store import default_runs_dir
+
+    runs_dir = runs_dir or default_runs_dir()
+    flags = {"dataset": dataset, "data-dir": data_dir, "download": download, "model": model,
+             "pretrained": pretrained, "epochs": epochs, "batch-size": batch_size, "lr": lr,
+             "device": device, "seed": seed}
+    if resume is not None:
+        _resume(resume, runs_dir, preset, set_, config, flags)
+        return
+    try:
+        resolved = presets_module.resolve(preset, set_, flag_layer(flags), config)
+    except ConfigError as error:
+        raise fail(str(error))
+    if not headless and sys.stdout.isatty() and sys.stdin.isatty():
+        from regtui.tui.app import RegtuiApp
+
+        raise typer.Exit(RegtuiApp(runs_dir, start=resolved).run() or 0)
+    _train(lambda **kw: _start(resolved, runs_dir, name, **kw))
+
+
+def _start(resolved, runs_dir: Path, name: Optional[str], **kwargs):
+    from regtui import train
+
+    return train.start(resolved, runs_dir, name=name, **kwargs)
+
+
+def _resume(run_ref: Path, runs_dir: Path, preset, set_, config, flags) -> None:
+    from regtui.config import ConfigError
+    from regtui.store import RunDirError, find_run
+
+    allowed = {"epochs", "device"}
+    extra = [f"--{k}" for k, v in flags.items() if v not in (None, False) and k not in allowed]
+    if preset or set_ or config or extra:
+        given = ", ".join(extra + (["--preset"] if preset else []) + (["--set"] if set_ else [])
+                          + (["--config"] if config else []))
+        raise fail(f"--resume continues a run with its own config; {given} cannot be "
+                   "combined with it (accepted: --epochs, --device)")
+    try:
+        run_dir = find_run(runs_dir, str(run_ref))
+        flag_layer({k: flags[k] for k in allowed})
+    except (RunDirError, ConfigError) as error:
+        raise fail(str(error))
+
+    def go(**kwargs):
+        from regtui import train
+
+        return train.resume(run_dir, epochs=flags["epochs"], device=flags["device"], **kwargs)
+
+    _train(go)
+
+
+def _train(launch) -> None:
+    """Run headless with a console view; map the outcome to the exit status."""
+    from regtui.config import ConfigError
+    from regtui.console import ConsoleView
+    from regtui.control import Control
+    from regtui.train import RunDirError as TrainRunDirError
+    from regtui.train import SetupError
+
+    control = Control()
+    view = ConsoleView(out)
+    previous = _install_signal_handlers(control)
+    try:
+        run_dir, finished = launch(listeners=[view], control=control)
+    except (SetupError, TrainRunDirError, ConfigError) as error:
+        raise fail(str(error))
+    finally:
+        view.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    out.print(f"run directory: {run_dir}")
+    raise typer.Exit(EXIT_BY_STATUS.get(finished.status, EXIT_FAILED))

@@ -1,0 +1,159 @@
+"""Runs after the fact: `runs`, `show`, `watch`, `compare` and `export`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from regtui.cli.common import app, fail, out, runs_dir_option
+
+@app.command("runs")
+def runs_command(
+    browse: bool = typer.Option(False, "--browse", "-b", help="Open the Runs screen: replay, compare, export, delete."),
+    runs_dir: Path = runs_dir_option(),
+) -> None:
+    """List the runs: id, presets, status, epochs, best val acc, final gap, diagnosis."""
+    from regtui.runs_table import runs_table
+    from regtui.store import default_runs_dir, list_runs
+
+    runs_dir = runs_dir or default_runs_dir()
+    if browse:
+        if not sys.stdout.isatty():
+            raise fail("--browse needs a terminal; without it `regtui runs` prints the table")
+        from regtui.tui.app import RegtuiApp
+
+        raise typer.Exit(RegtuiApp(runs_dir, browse=True).run() or 0)
+    records = list_runs(runs_dir)
+    if not records:
+        out.print(f"no runs in {runs_dir}; start one with: regtui run --preset dropout")
+        return
+    out.print(runs_table(records))
+
+
+# ---------------------------------------------------------------- show and watch
+
+@app.command("show")
+def show_command(
+    run_ref: str = typer.Argument(..., metavar="RUN", help="Run directory, id or part of an id."),
+    plain: bool = typer.Option(False, "--plain", help="Print text (for pipes) instead of opening the monitor."),
+    runs_dir: Path = runs_dir_option(),
+) -> None:
+    """One run's curves, alerts, diagnosis and confusion matrix, without training."""
+    from regtui.store import RunDirError, default_runs_dir, find_run
+
+    try:
+        run_dir = find_run(runs_dir or default_runs_dir(), run_ref)
+    except RunDirError as error:
+        raise fail(str(error))
+    if plain or not sys.stdout.isatty():
+        from regtui.export import RunData, to_markdown
+
+        print(to_markdown(RunData.load(run_dir)), end="")
+        return
+    from regtui.tui.app import RegtuiApp
+
+    RegtuiApp(run_dir.parent, show=run_dir).run()
+
+
+def newest_running(runs_dir: Path) -> Path:
+    from regtui.store import RunDirError, list_runs
+
+    running = [r for r in list_runs(runs_dir) if r.status == "running"]
+    if not running:
+        raise RunDirError(f"no run is running in {runs_dir}; give RUN (`regtui runs` lists them)")
+    return running[-1].path
+
+
+@app.command("watch")
+def watch_command(
+    run_ref: Optional[str] = typer.Argument(None, metavar="[RUN]", help="Run directory, id or part of an id [default: the newest running run]."),
+    runs_dir: Path = runs_dir_option(),
+) -> None:
+    """Attach the monitor to a run another process is writing; q detaches, the run goes on."""
+    from regtui.store import RunDirError, default_runs_dir, find_run
+
+    runs_dir = runs_dir or default_runs_dir()
+    try:
+        if run_ref is None:
+            run_dir = newest_running(runs_dir)
+        elif Path(run_ref).exists() or "/" in run_ref:
+            run_dir = Path(run_ref)  # a directory that may not exist yet: wait for it
+        else:
+            run_dir = find_run(runs_dir, run_ref)
+    except RunDirError as error:
+        raise fail(str(error))
+    if not sys.stdout.isatty():
+        raise fail("watch needs a terminal; for a pipe use `regtui show RUN --plain`")
+    from regtui.tui.app import RegtuiApp
+
+    RegtuiApp(run_dir.parent, follow=run_dir).run()
+
+
+# ---------------------------------------------------------------- compare
+
+@app.command("compare")
+def compare_command(
+    run_refs: list[str] = typer.Argument(..., metavar="RUN RUN [...]", help="Two or more runs; the first is the reference."),
+    plain: bool = typer.Option(False, "--plain", help="No colours (for pipes)."),
+    runs_dir: Path = runs_dir_option(),
+) -> None:
+    """Validation curves overlaid, the config keys that differ, outcomes and attribution."""
+    from regtui.compare import compare, comparison_table, text_plot
+    from regtui.export import RunData
+    from regtui.store import RunDirError, default_runs_dir, find_run
+
+    if len(run_refs) < 2:
+        raise fail("compare needs at least two runs")
+    try:
+        runs = [RunData.load(find_run(runs_dir or default_runs_dir(), ref)) for ref in run_refs]
+    except RunDirError as error:
+        raise fail(str(error))
+    comparison = compare(runs)
+    console = Console(highlight=False, no_color=plain, width=out.width)
+    console.print(comparison_table(comparison))
+    console.print()
+    for index in range(1, len(runs)):
+        console.print(f"#{index + 1} vs #1: {comparison.attribution(index)}")
+    console.print()
+    console.print(text_plot(comparison), markup=False)
+
+
+# ---------------------------------------------------------------- export
+
+@app.command("export")
+def export_command(
+    run_ref: Optional[str] = typer.Argument(None, metavar="RUN", help="Run directory, id or part of an id."),
+    fmt: list[str] = typer.Option(["md"], "--format", "-f", help="md, json, csv, html, tensorboard or all; repeatable."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File (folder for tensorboard) to write; one run and one format only."),
+    every_run: bool = typer.Option(False, "--all", help="Export every run in the runs dir."),
+    runs_dir: Path = runs_dir_option(),
+) -> None:
+    """Write a run's summary as md, json, csv, html or TensorBoard files (into the run dir by default)."""
+    from regtui import export as export_module
+    from regtui.store import RunDirError, default_runs_dir, find_run, list_runs
+
+    runs_dir = runs_dir or default_runs_dir()
+    formats = list(export_module.FORMATS) if "all" in fmt else fmt
+    unknown = [f for f in formats if f not in export_module.FORMATS]
+    if unknown:
+        raise fail(f"--format {unknown[0]}: unknown; accepted: "
+                   f"{', '.join(export_module.FORMATS)}, all")
+    if every_run == bool(run_ref):
+        raise fail("give one RUN or --all")
+    try:
+        runs = [r.path for r in list_runs(runs_dir)] if every_run else [find_run(runs_dir, run_ref)]
+    except RunDirError as error:
+        raise fail(str(error))
+    if output and (len(runs) > 1 or len(formats) > 1):
+        raise fail("-o names one file: use it with one RUN and one --format")
+    for run_dir in runs:
+        for name in formats:
+            try:
+                written = export_module.export(run_dir, name, output)
+            except export_module.ExportError as error:
+                raise fail(str(error))
+            out.print(f"{name}: {written}")
