@@ -35,7 +35,7 @@ from regtui.config import RunConfig
 from regtui.control import Control
 from regtui.events import Epoch, Event
 from regtui.presets import Resolved
-from regtui.store import RunStore
+from regtui.rundir import RunStore
 from regtui.train.loop import EVAL_BATCH, Trainer
 from regtui.train.setup import Prepared, prepare
 
@@ -60,7 +60,7 @@ def regtui_trainer(prepared: Prepared, store: RunStore, emit: Callable[[Event], 
     from regtui.train import diagnoser_for
 
     diagnoser = diagnoser_for(prepared.config, (), prepared.dataset.num_classes)
-    return Trainer(prepared, store.path, emit, control, diagnoser)
+    return Trainer(prepared, store, emit, control, diagnoser)
 
 
 def run_regtui(config: RunConfig, runs_dir: Path) -> float:
@@ -255,9 +255,10 @@ def _evaluate_loader(model, loader, device) -> None:
 def epochs_with_monitor(config: RunConfig, runs_dir: Path) -> float:
     """Seconds spent in epochs with the monitor attached to the run's events (a headless
     Textual app: it draws every frame as it would on a terminal, into no terminal)."""
+    from regtui.engine import live_run
     from regtui.tui.app import RegtuiApp
 
-    app = RegtuiApp(runs_dir, start=Resolved(config, ()))
+    app = RegtuiApp(runs_dir, source=live_run(Resolved(config, ()), runs_dir))
     app.quit_when_done = True  # exit as soon as the run has finished
     asyncio.run(app.run_async(headless=True, size=(120, 36)))
     return sum(e.seconds for e in app.monitor.state.epochs)

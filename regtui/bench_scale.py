@@ -25,7 +25,7 @@ from regtui.bench import TextbookDataset, regtui_trainer, textbook_epoch
 from regtui.config import RunConfig
 from regtui.control import Control
 from regtui.events import Epoch
-from regtui.store import RunStore
+from regtui.rundir import RunStore
 from regtui.train import models
 from regtui.train.data import Dataset, Split, channel_stats
 from regtui.train.loop import EVAL_BATCH

@@ -352,6 +352,24 @@ def build(layer: Mapping[str, Mapping[str, Any]], source: str = "config") -> Run
     return config
 
 
+def from_recorded(recorded: Any) -> RunConfig:
+    """The typed config a run recorded (run_started's `config`), for readers of runs.
+
+    Lenient where build() is strict: a section, key or value this version does not accept
+    (an older or newer run, a hand-edited file) keeps its default, so a reader never fails
+    on a run it can otherwise show."""
+    layer: Layer = {}
+    for section, values in (recorded.items() if isinstance(recorded, Mapping) else ()):
+        if section not in SECTIONS or not isinstance(values, Mapping):
+            continue
+        for key, value in values.items():
+            try:
+                layer.setdefault(section, {})[key] = check_value(section, key, value, "run")
+            except (ConfigError, TypeError):
+                continue
+    return RunConfig(**{name: cls(**layer.get(name, {})) for name, cls in SECTIONS.items()})
+
+
 def _check_combinations(config: RunConfig, source: str) -> None:
     low, high = config.augment.scale
     if low > high:

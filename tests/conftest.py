@@ -40,6 +40,13 @@ def tiny(*assignments: str, preset_names: Sequence[str] = (), epochs: int = 1,
     return presets.resolve(preset_names, [*TINY, *assignments], flags)
 
 
+def new_store(runs_dir: Path):
+    """A fresh run directory's writer, for tests that build a Trainer by hand."""
+    from regtui.rundir import RunStore
+
+    return RunStore.create(runs_dir, "test", "")
+
+
 def spawn_run(runs_dir: Path, epochs: int, *assignments: str) -> subprocess.Popen:
     """A real `regtui run` in its own process (to kill, interrupt or watch)."""
     env = {**os.environ, "REGTUI_RUNS_DIR": str(runs_dir), "PYTHONUNBUFFERED": "1"}

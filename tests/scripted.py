@@ -6,6 +6,7 @@ import base64
 import math
 
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted, Step
+from regtui.sources import ReplaySource
 
 T0 = 1_800_000_000.0
 
@@ -52,3 +53,15 @@ def scripted_run(epochs: int = 12, planned: int = 20, finished: bool = False) ->
             samples={"shape": [1, 8, 8], "pixels": [_digit_pixels(i) for i in range(6)],
                      "labels": list(range(6)), "predictions": [0, 1, 2, 4, 4, 5]}))
     return events
+
+
+class ScriptedSource(ReplaySource):
+    """A replay that a test can push more events into, as a live run would deliver them."""
+
+    kind = "live"
+
+    def push(self, event: Event) -> None:
+        self._pending.append(event)
+
+    def writer_gone(self) -> bool:
+        return False  # it stands for a live run: never "interrupted"

@@ -14,7 +14,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from conftest import write_idx
+from conftest import new_store, write_idx
 from regtui import bench
 from regtui import bench_scale as scale
 from regtui.cli import app
@@ -28,7 +28,7 @@ from regtui.train.setup import prepare
 def test_bare_loop_trains_the_same_model_on_the_same_batches(tmp_path: Path) -> None:
     config = bench.bench_config("cpu", epochs=1)
     seen = []
-    trainer = Trainer(prepare(config), tmp_path, seen.append)
+    trainer = Trainer(prepare(config), new_store(tmp_path), seen.append)
     trainer.run("bench-test")
     regtui_loss = next(e.train_loss for e in seen if e.type == "epoch")
     (bare_loss,) = bench.bare_loop(prepare(config), epochs=1)

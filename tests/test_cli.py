@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from conftest import spawn_run, wait_for_epochs
 from regtui.cli import app
 from regtui.events import Epoch, read_events
-from regtui.store import list_runs
+from regtui.rundir import list_runs
 
 TINY = ["--set", "data.train_subset=240", "--set", "model.hidden=[32]", "--device", "cpu"]
 

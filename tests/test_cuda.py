@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import tiny
+from conftest import tiny, new_store
 from regtui import train
 from regtui.control import Control
 from regtui.events import Epoch, read_events
@@ -55,7 +55,7 @@ def syncs_during(action) -> tuple[object, list[str]]:
                                      ["batchnorm", "elasticnet"]])
 def test_a_training_epoch_waits_for_the_gpu_only_at_its_end(presets, runs_dir: Path) -> None:
     prepared = prepare(tiny(*CNN, preset_names=presets, device="cuda").config)
-    trainer = Trainer(prepared, runs_dir, emit=lambda event: None)
+    trainer = Trainer(prepared, new_store(runs_dir), emit=lambda event: None)
     trainer.epoch = 1
     trainer._train_epoch()  # warm-up: cuDNN's algorithm search and lazy inits may sync
     result, syncs = syncs_during(trainer._train_epoch)
@@ -66,7 +66,7 @@ def test_a_training_epoch_waits_for_the_gpu_only_at_its_end(presets, runs_dir: P
 
 def test_amp_on_trains_in_bf16_with_channels_last(runs_dir: Path) -> None:
     prepared = prepare(tiny(*CNN, "train.amp=on", device="cuda").config)
-    trainer = Trainer(prepared, runs_dir, emit=lambda event: None)
+    trainer = Trainer(prepared, new_store(runs_dir), emit=lambda event: None)
     conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     split = prepared.dataset.train
@@ -79,7 +79,7 @@ def test_amp_on_trains_in_bf16_with_channels_last(runs_dir: Path) -> None:
 @pytest.mark.parametrize("optimizer", ["adam", "adamw"])
 def test_adam_runs_fused_on_cuda(optimizer: str, runs_dir: Path) -> None:
     prepared = prepare(tiny(*CNN, f"train.optimizer={optimizer}", device="cuda").config)
-    trainer = Trainer(prepared, runs_dir, emit=lambda event: None)
+    trainer = Trainer(prepared, new_store(runs_dir), emit=lambda event: None)
     assert trainer.optimizer.defaults["fused"]
     trainer.epoch = 1
     assert math.isfinite(trainer._train_epoch()["loss"])
@@ -87,7 +87,7 @@ def test_adam_runs_fused_on_cuda(optimizer: str, runs_dir: Path) -> None:
 
 def test_amp_auto_keeps_a_small_model_in_fp32(runs_dir: Path) -> None:
     prepared = prepare(tiny(*CNN, device="cuda").config)
-    trainer = Trainer(prepared, runs_dir, emit=lambda event: None)
+    trainer = Trainer(prepared, new_store(runs_dir), emit=lambda event: None)
     assert not trainer.use_amp
     split = prepared.dataset.train
     _, logits, _ = trainer._forward(trainer._batch(split, slice(0, 32)), split.labels[:32])

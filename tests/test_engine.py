@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import tiny
+from conftest import tiny, new_store
 from regtui import train
 from regtui.config import InitConfig, ModelConfig
 from regtui.control import Control
@@ -295,7 +295,7 @@ def test_checkpoint_files_are_written_at_most_every_checkpoint_seconds(
 
 def test_trainer_reads_the_loss_once_per_epoch_not_per_step(runs_dir: Path, monkeypatch) -> None:
     prepared = prepare(tiny("train.log_every=1000", epochs=1).config)
-    trainer = Trainer(prepared, runs_dir, emit=lambda event: None)
+    trainer = Trainer(prepared, new_store(runs_dir), emit=lambda event: None)
     calls = {"item": 0, "tolist": 0}
     original_item, original_tolist = torch.Tensor.item, torch.Tensor.tolist
 
@@ -341,7 +341,7 @@ def test_bad_init_in_a_deep_mlp_shows_vanishing_gradients(runs_dir: Path) -> Non
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
 def test_optimizers_step_in_their_fused_kernel(optimizer: str, runs_dir: Path) -> None:
     resolved = tiny(f"train.optimizer={optimizer}", "train.lr=0.01", epochs=2)
-    trainer = Trainer(prepare(resolved.config), runs_dir, emit=lambda event: None)
+    trainer = Trainer(prepare(resolved.config), new_store(runs_dir), emit=lambda event: None)
     assert trainer.optimizer.defaults["fused"]
     losses = [e.train_loss for e in epochs_of(run_events(resolved, runs_dir)[2])]
     assert losses[1] < losses[0]  # and it trains

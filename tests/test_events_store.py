@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from regtui import events as ev
-from regtui import store as store_module
-from regtui.store import RunStore, is_alive, list_runs, load_summary
-from regtui.summary import summarize
+from regtui.rundir import writer as store_module
+from regtui.rundir import RunStore, is_alive, list_runs, load_summary
+from regtui.rundir import summarize
 
 
 def test_event_round_trip_keeps_non_finite_numbers() -> None:

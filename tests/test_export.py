@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from conftest import tiny
 from regtui import train
 from regtui.cli import app
-from regtui.export import CSV_COLUMNS, export
+from regtui.views.export import CSV_COLUMNS, export
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +132,8 @@ def test_watch_without_a_running_run_says_so(runs_dir: Path) -> None:
 
 def test_compare_shows_only_differing_keys_and_attributes_the_change(finished_run: Path,
                                                                      tmp_path: Path) -> None:
-    from regtui.compare import compare
-    from regtui.export import RunData
+    from regtui.views.compare import compare
+    from regtui.rundir import RunData
 
     other, _ = train.start(tiny("model.dropout=0.3", epochs=3), tmp_path)
     comparison = compare([RunData.load(finished_run), RunData.load(other)])

@@ -13,7 +13,7 @@ from regtui import train
 from regtui.cli import app
 from regtui.control import Control
 from regtui.events import Epoch
-from regtui.store import RunStore, list_runs
+from regtui.rundir import RunStore, list_runs
 from regtui.tui.app import RegtuiApp
 from regtui.tui.screens.compare import CompareScreen
 from regtui.tui.screens.dialogs import Confirm
@@ -28,9 +28,12 @@ def _stop_after_first_epoch(control: Control):
     return lambda event: control.stop("stopped") if isinstance(event, Epoch) else None
 
 
-def _fail_at_first_epoch(event) -> None:
-    if isinstance(event, Epoch):
-        raise RuntimeError("listener broke")
+class _BreaksInTraining(Control):
+    """A control whose check raises inside the trainer's step loop: the run itself fails."""
+
+    @property
+    def paused(self) -> bool:
+        raise RuntimeError("the training step broke")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def every_status(tmp_path_factory):
     paths["diverged"] = train.start(tiny("train.optimizer=sgd", "train.lr=10000", epochs=3),
                                     runs_dir, name="boom")[0]
     paths["failed"] = train.start(tiny(epochs=2), runs_dir, name="broke",
-                                  listeners=[_fail_at_first_epoch])[0]
+                                  control=_BreaksInTraining())[0]
     live = RunStore.create(runs_dir, "live", "")  # holds the lock, as a training process does
     for event in scripted_run(epochs=2)[:3]:
         live.write(event)
@@ -112,7 +115,7 @@ async def test_runs_screen_opens_marks_compares_and_exports(every_status) -> Non
 
         await highlight("running")
         await pilot.press("enter")  # a live run is followed, not replayed
-        assert app.screen.follower is not None
+        assert app.screen.source.kind == "follow"
         await pilot.press("escape")
 
 

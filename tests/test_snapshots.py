@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from regtui.tui.app import RegtuiApp
-from scripted import scripted_run
+from scripted import ScriptedSource, scripted_run
 
 
 async def _settle(pilot) -> None:
     """Wait until every scripted event is in and the plots show all of them."""
     for _ in range(100):
         monitor = pilot.app.monitor
-        if monitor is None or (monitor.state.version >= len(pilot.app.replay or [])
+        delivered = monitor is not None and not monitor.source._pending  # every event taken
+        if monitor is None or (delivered and monitor.drawn_version == monitor.state.version
                                and monitor.drawn_curves == monitor.state.curves_version):
             break
         await pilot.pause(0.05)
@@ -24,10 +25,10 @@ def test_setup_screen(snap_compare, runs_dir: Path) -> None:
 
 
 def test_monitor_mid_run_with_an_alert(snap_compare, runs_dir: Path) -> None:
-    app = RegtuiApp(runs_dir, replay=scripted_run(epochs=12))
+    app = RegtuiApp(runs_dir, source=ScriptedSource(scripted_run(epochs=12)))
     assert snap_compare(app, terminal_size=(120, 36), run_before=_settle)
 
 
 def test_monitor_at_the_end(snap_compare, runs_dir: Path) -> None:
-    app = RegtuiApp(runs_dir, replay=scripted_run(epochs=12, finished=True))
+    app = RegtuiApp(runs_dir, source=ScriptedSource(scripted_run(epochs=12, finished=True)))
     assert snap_compare(app, terminal_size=(80, 24), run_before=_settle)

@@ -14,14 +14,15 @@ from textual.widgets import Button, Input, SelectionList
 from conftest import tiny
 from regtui.events import Step, read_events
 from regtui.tui.app import RegtuiApp
-from regtui.tui.messages import EventArrived
+from regtui.engine import live_run
+from regtui.sources import FollowSource
 from regtui.tui.screens.augment import AugmentPreview
 from regtui.tui.screens.dialogs import ConfirmQuit, HelpScreen
 from regtui.tui.screens.monitor import MonitorScreen
 from regtui.tui.screens.setup import SetupScreen
 from regtui.tui.widgets.epoch_table import EpochTable
 from regtui.tui.widgets.metric_plot import MetricPlot
-from scripted import scripted_run
+from scripted import ScriptedSource, scripted_run
 
 SIZES = [(80, 24), (160, 48)]
 
@@ -48,7 +49,7 @@ async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 async def test_monitor_shows_a_scripted_run(size: tuple[int, int], runs_dir: Path) -> None:
-    app = RegtuiApp(runs_dir, replay=scripted_run(finished=True))
+    app = RegtuiApp(runs_dir, source=ScriptedSource(scripted_run(finished=True)))
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: app.monitor.state.finished is not None)
         await wait_for(pilot, lambda: drawn(app.monitor))
@@ -76,7 +77,7 @@ async def test_status_says_when_a_gpu_run_trains_in_bf16(runs_dir: Path) -> None
     events[0] = dataclasses.replace(events[0], env={
         "device": "cuda:0", "device_name": "NVIDIA H100", "torch": "2.x",
         "precision": "bf16 autocast (amp=auto)"})
-    app = RegtuiApp(runs_dir, replay=events)
+    app = RegtuiApp(runs_dir, source=ScriptedSource(events))
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: app.monitor.state.finished is not None)
         await wait_for(pilot, lambda: drawn(app.monitor))
@@ -84,7 +85,7 @@ async def test_status_says_when_a_gpu_run_trains_in_bf16(runs_dir: Path) -> None
 
 
 async def test_ten_thousand_steps_redraw_a_bounded_number_of_times(runs_dir: Path) -> None:
-    app = RegtuiApp(runs_dir, replay=scripted_run(epochs=2))
+    app = RegtuiApp(runs_dir, source=ScriptedSource(scripted_run(epochs=2)))
     async with app.run_test(size=(80, 24)) as pilot:
         # every scripted epoch received and drawn, so any later replot would be the steps' doing
         await wait_for(pilot, lambda: len(app.monitor.state.epochs) == 2)
@@ -94,7 +95,7 @@ async def test_ten_thousand_steps_redraw_a_bounded_number_of_times(runs_dir: Pat
         before_redraws, before_replots = screen.redraws, plot.replots
         started = time.monotonic()
         for step in range(10_000):
-            screen.post_message(EventArrived(Step(epoch=3, step=8 + step, loss=0.5, lr=1e-3)))
+            screen.source.push(Step(epoch=3, step=8 + step, loss=0.5, lr=1e-3))
         await pilot.pause(1.2)
         elapsed = time.monotonic() - started
         redraws = screen.redraws - before_redraws
@@ -142,14 +143,14 @@ async def test_setup_starts_a_real_run(runs_dir: Path) -> None:
 
 async def test_every_key_on_a_real_training_run(runs_dir: Path) -> None:
     resolved = tiny("train.batch_size=8", "model.dropout=0.2", epochs=400)
-    app = RegtuiApp(runs_dir, start=resolved)
+    app = RegtuiApp(runs_dir, source=live_run(resolved, runs_dir))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: len(app.monitor.state.epochs) >= 1)
         await pilot.press("p")
-        assert app.control.paused
+        assert app.live.control.paused
         assert "paused" in text_of(app.monitor.query_one("#status"))  # at once, not next tick
         await pilot.press("p")
-        assert not app.control.paused
+        assert not app.live.control.paused
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
@@ -180,7 +181,7 @@ async def test_every_key_on_a_real_training_run(runs_dir: Path) -> None:
 
 
 async def test_quit_while_training_stops_the_run_first(runs_dir: Path) -> None:
-    app = RegtuiApp(runs_dir, start=tiny("train.batch_size=8", epochs=400))
+    app = RegtuiApp(runs_dir, source=live_run(tiny("train.batch_size=8", epochs=400), runs_dir))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: len(app.monitor.state.epochs) >= 1)
         await pilot.press("q")
@@ -192,7 +193,7 @@ async def test_quit_while_training_stops_the_run_first(runs_dir: Path) -> None:
 
 
 async def test_new_run_is_prefilled_with_the_latest_suggestion(runs_dir: Path) -> None:
-    app = RegtuiApp(runs_dir, replay=scripted_run(finished=True))
+    app = RegtuiApp(runs_dir, source=ScriptedSource(scripted_run(finished=True)))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.monitor.state.finished is not None)
         await pilot.press("n")
@@ -203,7 +204,8 @@ async def test_new_run_is_prefilled_with_the_latest_suggestion(runs_dir: Path) -
 
 
 async def test_a_run_that_cannot_start_shows_the_error(runs_dir: Path) -> None:
-    app = RegtuiApp(runs_dir, start=tiny("data.dataset=mnist", "data.data_dir=/nonexistent"))
+    app = RegtuiApp(runs_dir, source=live_run(tiny("data.dataset=mnist", "data.data_dir=/nonexistent"),
+                                                 runs_dir))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.monitor.query_one("#error").display)
         assert "mnist not found in /nonexistent" in text_of(app.monitor.query_one("#error"))
@@ -215,7 +217,7 @@ async def test_a_run_that_cannot_start_shows_the_error(runs_dir: Path) -> None:
 def test_follower_holds_back_torn_lines_and_waits_for_the_file(tmp_path: Path) -> None:
     from regtui.events import Epoch as EpochEvent
     from regtui.events import to_json
-    from regtui.follow import EventFollower
+    from regtui.rundir import EventFollower
 
     path = tmp_path / "events.jsonl"
     follower = EventFollower(path)
@@ -231,12 +233,12 @@ def test_follower_holds_back_torn_lines_and_waits_for_the_file(tmp_path: Path) -
 
 async def test_watch_follows_a_file_another_process_appends_to(tmp_path: Path) -> None:
     from regtui.events import to_json
-    from regtui.store import RunStore
+    from regtui.rundir import RunStore
 
     events = scripted_run(epochs=6, finished=True)
     store = RunStore.create(tmp_path, "watched", "")  # holds the lock like a live writer
     run_dir = store.path
-    app = RegtuiApp(tmp_path, follow=run_dir)
+    app = RegtuiApp(tmp_path, source=FollowSource(run_dir))
     async with app.run_test(size=(80, 24)) as pilot:
         with (run_dir / "events.jsonl").open("a") as handle:
             for event in events[:8]:
@@ -257,14 +259,14 @@ async def test_watch_follows_a_file_another_process_appends_to(tmp_path: Path) -
 
 async def test_watch_notices_a_writer_that_died(tmp_path: Path) -> None:
     from regtui.events import to_json
-    from regtui.store import RunStore
+    from regtui.rundir import RunStore
 
     store = RunStore.create(tmp_path, "dead", "")
     with (store.path / "events.jsonl").open("a") as handle:
         for event in scripted_run(epochs=2)[:3]:
             handle.write(to_json(event) + "\n")
     store.close()  # the lock is free: nobody writes any more
-    app = RegtuiApp(tmp_path, follow=store.path)
+    app = RegtuiApp(tmp_path, source=FollowSource(store.path))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "writer gone" in text_of(app.monitor.query_one("#status")))
 

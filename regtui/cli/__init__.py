@@ -26,7 +26,7 @@ def main(ctx: typer.Context) -> None:
         if not sys.stdout.isatty():
             out.print(ctx.get_help())
             return
-        from regtui.store import default_runs_dir
+        from regtui.rundir import default_runs_dir
         from regtui.tui.app import RegtuiApp
 
         raise typer.Exit(RegtuiApp(default_runs_dir()).run() or 0)

@@ -78,7 +78,7 @@ def run(
     """Train a model with the given presets and settings; every run is kept in the runs dir."""
     from regtui import presets as presets_module
     from regtui.config import ConfigError
-    from regtui.store import default_runs_dir
+    from regtui.rundir import default_runs_dir
 
     runs_dir = runs_dir or default_runs_dir()
     flags = {"dataset": dataset, "data-dir": data_dir, "download": download, "model": model,
@@ -91,22 +91,18 @@ def run(
         resolved = presets_module.resolve(preset, set_, flag_layer(flags), config)
     except ConfigError as error:
         raise fail(str(error))
+    from regtui.engine import live_run
+
     if not headless and sys.stdout.isatty() and sys.stdin.isatty():
         from regtui.tui.app import RegtuiApp
 
-        raise typer.Exit(RegtuiApp(runs_dir, start=resolved).run() or 0)
-    _train(lambda **kw: _start(resolved, runs_dir, name, **kw))
-
-
-def _start(resolved, runs_dir: Path, name: Optional[str], **kwargs):
-    from regtui import train
-
-    return train.start(resolved, runs_dir, name=name, **kwargs)
+        raise typer.Exit(RegtuiApp(runs_dir, source=live_run(resolved, runs_dir, name)).run() or 0)
+    _train(live_run(resolved, runs_dir, name, buffered=False))
 
 
 def _resume(run_ref: Path, runs_dir: Path, preset, set_, config, flags) -> None:
     from regtui.config import ConfigError
-    from regtui.store import RunDirError, find_run
+    from regtui.rundir import RunDirError, find_run
 
     allowed = {"epochs", "device"}
     extra = [f"--{k}" for k, v in flags.items() if v not in (None, False) and k not in allowed]
@@ -121,32 +117,26 @@ def _resume(run_ref: Path, runs_dir: Path, preset, set_, config, flags) -> None:
     except (RunDirError, ConfigError) as error:
         raise fail(str(error))
 
-    def go(**kwargs):
-        from regtui import train
+    from regtui.engine import resumed_run
 
-        return train.resume(run_dir, epochs=flags["epochs"], device=flags["device"], **kwargs)
-
-    _train(go)
+    _train(resumed_run(run_dir, epochs=flags["epochs"], device=flags["device"], buffered=False))
 
 
-def _train(launch) -> None:
-    """Run headless with a console view; map the outcome to the exit status."""
-    from regtui.config import ConfigError
-    from regtui.console import ConsoleView
-    from regtui.control import Control
-    from regtui.train import RunDirError as TrainRunDirError
-    from regtui.train import SetupError
+def _train(source) -> None:
+    """Train `source` (a LiveSource) here, headless, with the console view subscribed;
+    map the outcome to the exit status."""
+    from regtui.views.console import ConsoleView
 
-    control = Control()
     view = ConsoleView(out)
-    previous = _install_signal_handlers(control)
+    source.subscribe(view)
+    previous = _install_signal_handlers(source.control)
     try:
-        run_dir, finished = launch(listeners=[view], control=control)
-    except (SetupError, TrainRunDirError, ConfigError) as error:
-        raise fail(str(error))
+        finished = source.run()
+        if finished is None:
+            raise fail(source.failure()[0])
     finally:
         view.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    out.print(f"run directory: {run_dir}")
+    out.print(f"run directory: {source.run_dir}")
     raise typer.Exit(EXIT_BY_STATUS.get(finished.status, EXIT_FAILED))

@@ -17,8 +17,8 @@ def runs_command(
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """List the runs: id, presets, status, epochs, best val acc, final gap, diagnosis."""
-    from regtui.runs_table import runs_table
-    from regtui.store import default_runs_dir, list_runs
+    from regtui.views.runs_table import runs_table
+    from regtui.rundir import default_runs_dir, list_runs
 
     runs_dir = runs_dir or default_runs_dir()
     if browse:
@@ -43,24 +43,26 @@ def show_command(
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """One run's curves, alerts, diagnosis and confusion matrix, without training."""
-    from regtui.store import RunDirError, default_runs_dir, find_run
+    from regtui.rundir import RunDirError, default_runs_dir, find_run
 
     try:
         run_dir = find_run(runs_dir or default_runs_dir(), run_ref)
     except RunDirError as error:
         raise fail(str(error))
     if plain or not sys.stdout.isatty():
-        from regtui.export import RunData, to_markdown
+        from regtui.rundir import RunData
+        from regtui.views.export import to_markdown
 
         print(to_markdown(RunData.load(run_dir)), end="")
         return
+    from regtui.sources import source_for
     from regtui.tui.app import RegtuiApp
 
-    RegtuiApp(run_dir.parent, show=run_dir).run()
+    RegtuiApp(run_dir.parent, source=source_for(run_dir)).run()
 
 
 def newest_running(runs_dir: Path) -> Path:
-    from regtui.store import RunDirError, list_runs
+    from regtui.rundir import RunDirError, list_runs
 
     running = [r for r in list_runs(runs_dir) if r.status == "running"]
     if not running:
@@ -74,7 +76,7 @@ def watch_command(
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Attach the monitor to a run another process is writing; q detaches, the run goes on."""
-    from regtui.store import RunDirError, default_runs_dir, find_run
+    from regtui.rundir import RunDirError, default_runs_dir, find_run
 
     runs_dir = runs_dir or default_runs_dir()
     try:
@@ -88,9 +90,10 @@ def watch_command(
         raise fail(str(error))
     if not sys.stdout.isatty():
         raise fail("watch needs a terminal; for a pipe use `regtui show RUN --plain`")
+    from regtui.sources import FollowSource
     from regtui.tui.app import RegtuiApp
 
-    RegtuiApp(run_dir.parent, follow=run_dir).run()
+    RegtuiApp(run_dir.parent, source=FollowSource(run_dir)).run()
 
 
 # ---------------------------------------------------------------- compare
@@ -102,9 +105,9 @@ def compare_command(
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Validation curves overlaid, the config keys that differ, outcomes and attribution."""
-    from regtui.compare import compare, comparison_table, text_plot
-    from regtui.export import RunData
-    from regtui.store import RunDirError, default_runs_dir, find_run
+    from regtui.views.compare import compare, comparison_table, text_plot
+    from regtui.rundir import RunData
+    from regtui.rundir import RunDirError, default_runs_dir, find_run
 
     if len(run_refs) < 2:
         raise fail("compare needs at least two runs")
@@ -133,8 +136,8 @@ def export_command(
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Write a run's summary as md, json, csv, html or TensorBoard files (into the run dir by default)."""
-    from regtui import export as export_module
-    from regtui.store import RunDirError, default_runs_dir, find_run, list_runs
+    from regtui.views import export as export_module
+    from regtui.rundir import RunDirError, default_runs_dir, find_run, list_runs
 
     runs_dir = runs_dir or default_runs_dir()
     formats = list(export_module.FORMATS) if "all" in fmt else fmt

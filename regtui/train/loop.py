@@ -7,31 +7,29 @@ back once per epoch.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import io
 import json
 import math
 import time
 import traceback
-from pathlib import Path
 from typing import Callable, Protocol
 
 import torch
 from torch import Tensor
 
 from regtui.control import Control
-from regtui.events import Alert, Checkpoint, Epoch, Event, RunFinished, RunStarted, Step
 from regtui.config import to_dict
-from regtui.store import BEST_CHECKPOINT, LAST_CHECKPOINT, write_atomic
-from regtui.train import models, precision, regularize
+from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted, Step
+from regtui.rundir import LAST_CHECKPOINT, RunStore
+from regtui.train import checkpoint, models, precision, regularize
 from regtui.train.augment import Augmenter
+from regtui.train.checkpoint import Checkpointer, clone_tree
 from regtui.train.data import Split
+from regtui.train.samples import sample_images
 from regtui.train.setup import (Prepared, environment, make_optimizer, make_scheduler,
                                 uses_channels_last)
 
 EVAL_BATCH = 1024
-SAMPLE_IMAGES = 12  # test images kept with their predictions in run_finished
 SMALL_WEIGHT = 1e-3  # |w| below this counts towards the sparsity figure
 
 
@@ -41,39 +39,18 @@ class Diagnoser(Protocol):
     def load_state_dict(self, state: dict) -> None: ...
 
 
-def clone_tree(obj):
-    """Copy the tensors of nested dicts and lists (much faster than copy.deepcopy)."""
-    if isinstance(obj, Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, dict):
-        return {key: clone_tree(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        if not any(isinstance(value, (Tensor, dict, list, tuple)) for value in obj):
-            return type(obj)(obj)  # plain values (Python's RNG state): one shallow copy
-        return type(obj)(clone_tree(value) for value in obj)
-    return obj
-
-
-def save_atomic(obj: object, path: Path) -> None:
-    """torch.save, written atomically: readers never see half a checkpoint.
-
-    Serialized in memory first: torch.save to a path writes record by record, which costs
-    more than the one write of the finished buffer.
-    """
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    write_atomic(path, buffer.getbuffer())
-
-
 class Trainer:
-    def __init__(self, prepared: Prepared, run_dir: Path, emit: Callable[[Event], None],
+    """Trains one run. Every file it keeps goes through `store` (the run directory's one
+    writer); every event goes to `emit` (the store first, then the views)."""
+
+    def __init__(self, prepared: Prepared, store: RunStore, emit: Callable[[Event], None],
                  control: Control | None = None, diagnoser: Diagnoser | None = None,
                  presets: tuple[str, ...] = ()) -> None:
         self.cfg = prepared.config
         self.device = prepared.device
         self.data = prepared.dataset
         self.model = prepared.model
-        self.run_dir = run_dir
+        self.store = store
         self.emit = emit
         self.control = control or Control()
         self.diagnoser = diagnoser
@@ -107,10 +84,7 @@ class Trainer:
         self.global_step = 0
         self.best_epoch: int | None = None
         self.best_val_acc = -math.inf
-        self.best_state: dict[str, Tensor] | None = None
-        self._best_unsaved = False
-        self._pending_state: dict | None = None
-        self._last_write = time.perf_counter()  # run() restarts the clock
+        self.checkpoints = Checkpointer(self.store, self.emit, cfg.train.checkpoint_seconds)
 
     def _batch_starts(self) -> list[int]:
         n, size = len(self.data.train), self.cfg.train.batch_size
@@ -152,9 +126,8 @@ class Trainer:
         return state
 
     def load_checkpoint(self) -> None:
-        """Continue from last.pt (and best.pt) in the run directory."""
-        state = torch.load(self.run_dir / LAST_CHECKPOINT, map_location=self.device,
-                           weights_only=True)
+        """Continue from the run's last.pt (and best.pt)."""
+        state = checkpoint.load(self.store.path / LAST_CHECKPOINT, self.device)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler and state["scheduler"]:
@@ -170,42 +143,7 @@ class Trainer:
         self.best_epoch, self.best_val_acc = state["best_epoch"], state["best_val_acc"]
         if self.diagnoser:
             self.diagnoser.load_state_dict(json.loads(state["diagnoser"]))
-        best_path = self.run_dir / BEST_CHECKPOINT
-        if best_path.is_file():
-            self.best_state = torch.load(best_path, map_location=self.device, weights_only=True)
-
-    def _end_of_epoch_checkpoint(self, improved: bool) -> None:
-        """Keep this epoch's state in memory; write it when a write is due.
-
-        Writing (serializing) a checkpoint costs milliseconds, which is several percent of
-        a short epoch, so files are written at most every train.checkpoint_seconds of the
-        run (and whenever it ends). A kill -9 loses at most that much training; every
-        finished epoch is in events.jsonl regardless.
-        """
-        if improved:
-            self.best_state = clone_tree(self.model.state_dict())
-            self._best_unsaved = True
-        self._pending_state = self._snapshot()
-        if time.perf_counter() - self._last_write >= self.cfg.train.checkpoint_seconds:
-            self.write_checkpoints()
-
-    def write_checkpoints(self) -> None:
-        """Write the state kept at the last finished epoch (and best.pt if it changed)."""
-        if self._pending_state is None:
-            return
-        epoch = self._pending_state["epoch"]
-        if self._best_unsaved and self.best_state is not None:
-            save_atomic(self.best_state, self.run_dir / BEST_CHECKPOINT)
-            self.emit(Checkpoint(epoch=self.best_epoch or epoch, path=BEST_CHECKPOINT,
-                                 best=True))
-            self._best_unsaved = False
-        # The diagnoser's state as one JSON string: one object for torch.save to pickle.
-        diagnoser = json.dumps(self._pending_state["diagnoser"])
-        save_atomic({**self._pending_state, "diagnoser": diagnoser},
-                    self.run_dir / LAST_CHECKPOINT)
-        self.emit(Checkpoint(epoch=epoch, path=LAST_CHECKPOINT, best=False))
-        self._pending_state = None
-        self._last_write = time.perf_counter()
+        self.checkpoints.load_best(self.device)
 
     # ------------------------------------------------------------ one epoch
 
@@ -394,22 +332,23 @@ class Trainer:
 
     def run(self, run_id: str) -> RunFinished:
         """Train to the configured epochs (from self.epoch); always ends with run_finished."""
-        self.emit(self.started_event(run_id))
-        self._last_write = time.perf_counter()
         try:
+            self.emit(self.started_event(run_id))
+            self.checkpoints.restart_clock()
             status, reason = self._epochs()
+            self.checkpoints.write()
         except KeyboardInterrupt:
             status, reason = "interrupted", "interrupted (Ctrl-C)"
+            self.checkpoints.write_quietly()
         except Exception as error:  # the run must still end with run_finished
-            (self.run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-            self._write_checkpoints_quietly()
+            self.store.record_error(traceback.format_exc())
+            self.checkpoints.write_quietly()
             finished = RunFinished(status="failed", reason="error",
                                    error=f"{type(error).__name__}: {error}",
                                    best_epoch=self.best_epoch,
                                    best_val_acc=self._best_or_none(), classes=self.data.classes)
             self.emit(finished)
             return finished
-        self.write_checkpoints()
         finished = self._finish(status, reason)
         self.emit(finished)
         return finished
@@ -430,7 +369,8 @@ class Trainer:
             if improved:
                 self.best_epoch, self.best_val_acc = self.epoch, event.val_acc
             ending = self._ending(event, alerts)
-            self._end_of_epoch_checkpoint(improved)
+            self.checkpoints.keep(self._snapshot(), self.model.state_dict() if improved else None,
+                                  self.best_epoch)
             if ending:
                 return ending
         return "completed", ""
@@ -453,36 +393,19 @@ class Trainer:
                 return "completed", "early stopping"
         return None
 
-    def _write_checkpoints_quietly(self) -> None:
-        """After a failure: keep what can be kept, without hiding the original error."""
-        try:
-            self.write_checkpoints()
-        except Exception:  # noqa: BLE001 - the run's own error is what gets reported
-            pass
-
     def _best_or_none(self) -> float | None:
         return self.best_val_acc if self.best_epoch is not None else None
 
     def _finish(self, status: str, reason: str) -> RunFinished:
         test: dict = {}
         samples: dict = {}
-        if self.best_state is not None and len(self.data.test):
-            self.model.load_state_dict(self.best_state)
+        best_state = self.checkpoints.best_state
+        if best_state is not None and len(self.data.test):
+            self.model.load_state_dict(best_state)
             test = self.evaluate(self.data.test, confusion=True)
-            samples = self._samples(test["predictions"])
+            samples = sample_images(self.data.test, test["predictions"])
         return RunFinished(status=status, reason=reason, best_epoch=self.best_epoch,
                            best_val_acc=self._best_or_none(), test_acc=test.get("acc"),
                            test_loss=test.get("loss"),
                            confusion_matrix=test.get("confusion_matrix"),
                            classes=self.data.classes, samples=samples)
-
-    def _samples(self, predictions: Tensor) -> dict:
-        """Test images spread over the split, with the best model's predictions for them
-        (taken from the test evaluation, not a forward pass of their own)."""
-        split = self.data.test
-        count = min(SAMPLE_IMAGES, len(split))
-        index = torch.arange(count, device=self.device) * (len(split) // count)
-        images = split.images[index].cpu()
-        return {"shape": list(images.shape[1:]),
-                "pixels": [base64.b64encode(image.numpy().tobytes()).decode() for image in images],
-                "labels": split.labels[index].tolist(), "predictions": predictions[index].tolist()}

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
 
 from textual import on, work
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
-from regtui.control import Control
-from regtui.events import Event, RunFinished
-from regtui.store import is_alive
+from regtui.config import to_dict
+from regtui.events import RunFinished
 from regtui.presets import Resolved, explicit_settings
-from regtui.tui.messages import EventArrived, RunFailed
+from regtui.sources import EventSource, LiveSource, source_for
 from regtui.tui.screens.augment import AugmentPreview
 from regtui.tui.screens.dialogs import ConfirmQuit, HelpScreen
 from regtui.tui.screens.monitor import MonitorScreen
@@ -27,41 +25,28 @@ class RegtuiApp(App[int]):
     CSS_PATH = "regtui.tcss"
     TITLE = "regtui"
 
-    def __init__(self, runs_dir: Path, start: Resolved | None = None,
-                 setup: SetupChoice | None = None, replay: Sequence[Event] | None = None,
-                 follow: Path | None = None, show: Path | None = None,
-                 browse: bool = False) -> None:
-        """One of: start (train now), replay (events), follow (watch a run directory another
-        process writes), show (a run directory: followed while alive, else replayed),
-        browse (the Runs screen); else the Setup screen, prefilled from setup."""
+    def __init__(self, runs_dir: Path, source: EventSource | None = None,
+                 setup: SetupChoice | None = None, browse: bool = False) -> None:
+        """Opens on `source` (a live run to train, a run to replay or follow) in the
+        Monitor; else the Runs screen with `browse`; else Setup, prefilled from `setup`."""
         super().__init__()
         self.runs_dir = runs_dir
-        self.first_run = start
+        self.first_source = source
         self.first_setup = setup
-        self.replay = replay
-        self.follow = follow  # a run directory another process writes: watch, never write
-        self.first_show = show
         self.browse = browse
-        self.control: Control | None = None
-        self.resolved: Resolved | None = None
-        self.monitor: MonitorScreen | None = None
+        self.live: LiveSource | None = None  # the run this app trains, if any
+        self.monitor: MonitorScreen | None = None  # that run's monitor
         self.training: Worker | None = None
         self.quit_when_done = False
         self.exit_status = 0
 
     def on_mount(self) -> None:
-        if self.first_run is not None:
-            self.start_run(self.first_run)
-        elif self.replay is not None:
-            self.monitor = MonitorScreen()
+        source = self.first_source
+        if isinstance(source, LiveSource):
+            self.start_source(source)
+        elif source is not None:
+            self.monitor = MonitorScreen(source)
             self.push_screen(self.monitor)
-            for event in self.replay:
-                self.monitor.post_message(EventArrived(event))
-        elif self.follow is not None:
-            self.monitor = MonitorScreen(self.follow, follow=True)
-            self.push_screen(self.monitor)
-        elif self.first_show is not None:
-            self.monitor = self.show_run(self.first_show)
         elif self.browse:
             self.push_screen(RunsScreen())
         else:
@@ -69,7 +54,7 @@ class RegtuiApp(App[int]):
 
     def show_run(self, run_dir: Path) -> MonitorScreen:
         """A run from disk in a Monitor screen: followed while its writer lives, else replayed."""
-        screen = MonitorScreen(run_dir, follow=is_alive(run_dir))
+        screen = MonitorScreen(source_for(run_dir))
         self.push_screen(screen)
         return screen
 
@@ -86,48 +71,45 @@ class RegtuiApp(App[int]):
             WorkerState.PENDING, WorkerState.RUNNING)
 
     def start_run(self, resolved: Resolved) -> None:
-        if self.running and self.control:
-            self.control.stop("stopped")  # one run at a time: the old one ends cleanly
-        self.resolved = resolved
-        self.control = Control()
-        self.monitor = MonitorScreen()
+        """Train a new run (from Setup) in this app's worker and show it."""
+        from regtui.engine import live_run
+
+        self.start_source(live_run(resolved, self.runs_dir))
+
+    def start_source(self, source: LiveSource) -> None:
+        if self.running and self.live:
+            self.live.control.stop("stopped")  # one run at a time: the old one ends cleanly
+        self.live = source
+        self.monitor = MonitorScreen(source)
         if isinstance(self.screen, SetupScreen):
             self.switch_screen(self.monitor)
         else:
             self.push_screen(self.monitor)
         # Start training once the first frame is drawn, so the UI's one-off start-up work
         # (styles, layout) does not compete with the first epoch.
-        self.call_after_refresh(self._launch, resolved, self.monitor, self.control)
+        self.call_after_refresh(self._launch, source)
 
-    def _launch(self, resolved: Resolved, screen: MonitorScreen, control: Control) -> None:
-        self.training = self.train(resolved, screen, control)
+    def _launch(self, source: LiveSource) -> None:
+        self.training = self.train(source)
 
     @work(thread=True, exit_on_error=False, group="training")
-    def train(self, resolved: Resolved, screen: MonitorScreen, control: Control) -> RunFinished | None:
-        """Runs on a worker thread; only posts messages to the UI (never waits on it)."""
-        from regtui import train
-
-        try:
-            _, finished = train.start(resolved, self.runs_dir, control=control,
-                                      listeners=[lambda e: screen.post_message(EventArrived(e))])
-        except (train.SetupError, train.RunDirError) as error:
-            screen.post_message(RunFailed(str(error), bad_input=True))
-            self.exit_status = 2
-            return None
-        return finished
+    def train(self, source: LiveSource) -> RunFinished | None:
+        """Runs on a worker thread; the monitor polls the source (never waits on it)."""
+        return source.run()
 
     @on(Worker.StateChanged)
     def training_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is not self.training:
             return
         self.refresh_bindings()
-        if event.state == WorkerState.ERROR and self.monitor is not None:
-            self.monitor.post_message(RunFailed(str(event.worker.error), bad_input=False))
+        if self.monitor is not None and self.monitor.is_mounted:
+            self.monitor.poll_source()  # the last events in, whatever the poll timer's phase
+        if event.state == WorkerState.SUCCESS:
+            finished: RunFinished | None = event.worker.result
+            self.exit_status = 2 if finished is None else {
+                "completed": 0, "stopped": 0, "interrupted": 130}.get(finished.status, 1)
+        if event.state == WorkerState.ERROR:
             self.exit_status = 1
-        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
-            finished: RunFinished = event.worker.result
-            self.exit_status = {"completed": 0, "stopped": 0, "interrupted": 130}.get(
-                finished.status, 1)
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR) and self.quit_when_done:
             self.exit(self.exit_status)
 
@@ -136,7 +118,7 @@ class RegtuiApp(App[int]):
     @property
     def training_shown(self) -> bool:
         """p and s act on the run this app trains, and only from its own Monitor."""
-        return self.running and self.control is not None and self.shown_monitor is self.monitor
+        return self.running and self.live is not None and self.shown_monitor is self.monitor
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Pause and stop are hidden from the footer where there is no run of ours to act on."""
@@ -146,13 +128,13 @@ class RegtuiApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         if self.training_shown:
-            paused = self.control.toggle_pause()
+            paused = self.live.control.toggle_pause()
             self.monitor.set_paused(paused)
             self.notify("paused" if paused else "resumed", timeout=2)
 
     def action_stop_run(self) -> None:
         if self.training_shown:
-            self.control.stop("stopped")
+            self.live.control.stop("stopped")
             self.notify("stopping after the current step", timeout=3)
 
     def action_new_run(self) -> None:
@@ -167,21 +149,24 @@ class RegtuiApp(App[int]):
                            if name not in presets and name in known), None)
         if suggestion:
             presets.append(suggestion)
-        config = started.config if started else {}
-        flags = explicit_settings(started.presets, config) if started else {}
-        flags.setdefault("data", {})["dataset"] = config.get("data", {}).get("dataset", "digits")
-        flags.setdefault("model", {})["name"] = config.get("model", {}).get("name", "mlp")
-        flags.setdefault("train", {}).update(
-            {key: config["train"][key] for key in ("epochs", "device")
-             if key in config.get("train", {})})
+        config = monitor.state.summary.config if started else None
+        flags = explicit_settings(started.presets, to_dict(config)) if started else {}
+        if config is not None:
+            flags.setdefault("data", {})["dataset"] = config.data.dataset
+            flags.setdefault("model", {})["name"] = config.model.name
+            flags.setdefault("train", {}).update(epochs=config.train.epochs,
+                                                 device=config.train.device)
         self.push_screen(SetupScreen(SetupChoice(tuple(presets), flags)))
 
     def action_augment_preview(self) -> None:
-        resolved = self.resolved
-        if isinstance(self.screen, SetupScreen) and self.screen.resolved is not None:
-            resolved = self.screen.resolved
-        if resolved is not None:
-            self.push_screen(AugmentPreview(resolved.config))
+        """The augmentation of the config in Setup, or of the run on screen."""
+        if isinstance(self.screen, SetupScreen):
+            config = self.screen.resolved.config if self.screen.resolved else None
+        else:
+            monitor = self.shown_monitor
+            config = monitor.state.summary.config if monitor and monitor.state.started else None
+        if config is not None:
+            self.push_screen(AugmentPreview(config))
 
     def action_export(self) -> None:
         monitor = self.shown_monitor
@@ -210,9 +195,9 @@ class RegtuiApp(App[int]):
             return
 
         def answered(stop: bool | None) -> None:
-            if stop and self.control:
+            if stop and self.live:
                 self.quit_when_done = True
-                self.control.stop("stopped")
+                self.live.control.stop("stopped")
 
         self.push_screen(ConfirmQuit(), answered)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted, Step
-from regtui.summary import SummaryBuilder
+from regtui.rundir.summary import SummaryBuilder
 
 
 @dataclass
@@ -43,8 +43,7 @@ class RunState:
 
     @property
     def planned_epochs(self) -> int:
-        config = self.started.config if self.started else {}
-        return int(config.get("train", {}).get("epochs", 0) or 0)
+        return self.summary.config.train.epochs if self.started else 0
 
     def eta_seconds(self) -> float | None:
         """Mean epoch time so far times the epochs left."""

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from regtui.config import RunConfig
+from regtui.engine import augmentation_preview
 from regtui.tui.widgets import image_grid
 
 PREVIEW_IMAGES = 5  # side by side within the dialog's 100 columns
@@ -35,26 +36,22 @@ class AugmentPreview(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def render_preview(self) -> None:
-        """Torch work off the UI thread: load, augment, render to text."""
-        import torch
-
-        from regtui.train import data as data_module
-        from regtui.train.augment import Augmenter
-
-        dataset = data_module.load(self.config.data, torch.device("cpu"))
-        images = dataset.train.images[:PREVIEW_IMAGES]
-        generator = torch.Generator().manual_seed(self.config.train.seed + self.rolls)
-        augmenter = Augmenter(self.config.augment, generator)
-        floats = augmenter.before_standardize(images.float() / 255.0)
-        after = (floats * 255).round().clamp(0, 255).to(torch.uint8)
-        text = self._compose_text(images, after, augmenter.active)
+        """Torch work off the UI thread: load, augment, render to text. A failure (the
+        data cannot be loaded) is shown in place of the images."""
+        try:
+            before, after, active = augmentation_preview(self.config, PREVIEW_IMAGES, self.rolls)
+            text = self._compose_text(before, after, active)
+        except Exception as error:  # noqa: BLE001 - shown to the user, never swallowed
+            text = Text.assemble(("augmentation preview: the training images could not be "
+                                  "loaded\n\n", "bold"), (str(error), "red"),
+                                 ("\n\nesc closes", "dim"))
         self.app.call_from_thread(self.query_one("#augment-view", Static).update, text)
 
     def _compose_text(self, before, after, active: bool) -> Text:
         shape = list(before.shape[1:])
         scale = image_grid.scale_for(shape[1])
         render = lambda t: image_grid.render(  # noqa: E731
-            image_grid.upscale(image_grid.decode(t.numpy().tobytes(), shape), scale))
+            image_grid.upscale(image_grid.decode(t.tobytes(), shape), scale))
         out = Text("augmentation preview: before (top) and after (bottom)   r re-rolls, "
                    "esc closes\n\n", "bold")
         if not active:

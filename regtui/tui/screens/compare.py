@@ -12,8 +12,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from regtui.compare import compare, comparison_table
-from regtui.export import RunData
+from regtui.views.compare import compare, comparison_table
+from regtui.rundir import RunData
 from regtui.tui.widgets.metric_plot import MetricPlot
 
 

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from regtui.export import FORMATS, ExportError, export
+from regtui.views.export import FORMATS, ExportError, export
 
 FORMAT_HELP = {
     "md": "summary, config, diagnosis, alerts, text plot, confusion matrix",

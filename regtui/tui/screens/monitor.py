@@ -12,10 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar
 
-from regtui.events import read_events
-from regtui.follow import EventFollower
-from regtui.store import EVENTS_NAME, is_alive
-from regtui.tui.messages import EventArrived, RunFailed
+from regtui.sources import EventSource
 from regtui.tui.state import RunState
 from regtui.tui.widgets.epoch_table import EpochTable
 from regtui.tui.widgets.metric_plot import MetricPlot
@@ -28,7 +25,7 @@ from regtui.tui.widgets.panels import (AlertsPanel, ErrorPanel, ResultsPanel, St
 REDRAWS_PER_SECOND = 1
 CURVE_SECONDS = 2.0
 NARROW_WIDTH = 110  # below this many columns the panels stack
-FOLLOW_SECONDS = 0.5  # how often a watched events.jsonl is read
+POLL_SECONDS = 0.25  # how often the source is asked for new events (a cheap call)
 
 
 class MonitorScreen(Screen):
@@ -44,19 +41,18 @@ class MonitorScreen(Screen):
         Binding("q", "app.quit_app", "quit"),
     ]
 
-    def __init__(self, run_dir: Path | None = None, follow: bool = False) -> None:
-        """run_dir: a run on disk to show (read once), or with follow=True to watch as
-        another process writes it (never written to). Without it, events are posted in."""
+    def __init__(self, source: EventSource) -> None:
+        """Shows the run `source` delivers: live, replayed or followed, all alike."""
         super().__init__()
+        self.source = source
         self.state = RunState()
-        self.source_dir = run_dir
-        self.follower = EventFollower(run_dir / EVENTS_NAME) if run_dir and follow else None
         self.drawn_version = -1
         self.drawn_curves = -1
         self.curves_drawn_at = -CURVE_SECONDS
         self.redraws = 0
         self.paused = False
         self.status_override: str | None = None
+        self.failure_shown = False
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -77,44 +73,32 @@ class MonitorScreen(Screen):
         self.set_interval(1 / REDRAWS_PER_SECOND, self.redraw)
         self.query_one("#error").display = False
         self.query_one("#results").display = False
-        if self.follower is not None:
-            self.poll_followed()
-            self.set_interval(FOLLOW_SECONDS, self.poll_followed)
-        elif self.source_dir is not None:
-            for event in read_events(self.source_dir / EVENTS_NAME):
-                self.state.add(event)
-            if self.state.started and not self.state.finished:
-                self.set_status_override("interrupted")
+        self.poll_source()
+        self.set_interval(POLL_SECONDS, self.poll_source)
         self.redraw()
 
     @property
     def run_dir(self) -> Path | None:
-        """Where this run is kept: the directory shown, or the live run's under runs_dir."""
-        if self.source_dir is not None:
-            return self.source_dir
-        started = self.state.started
-        return self.app.runs_dir / started.run_id if started else None
+        """Where this run is kept (None until a live run has created its directory)."""
+        return self.source.run_dir
 
-    def poll_followed(self) -> None:
-        """Read what the other process appended; notice when it died without a word."""
-        for event in self.follower.poll():
+    def poll_source(self) -> None:
+        """Fold what the source has delivered (cheap; drawing waits for the redraw timer),
+        and say what the events cannot: a failure to start, a writer that died."""
+        for event in self.source.poll():
             self.state.add(event)
-        state = self.state
-        if state.started and not state.finished and not is_alive(self.source_dir):
-            self.set_status_override("interrupted (writer gone)")
+        failure = self.source.failure()
+        if failure is not None and not self.failure_shown:
+            self.failure_shown = True
+            error = self.query_one("#error", ErrorPanel)
+            error.show(failure[0])
+            error.display = True
+        if self.source.writer_gone():
+            self.set_status_override("interrupted" if self.source.kind == "replay"
+                                     else "interrupted (writer gone)")
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_WIDTH, "narrow")
-
-    @on(EventArrived)
-    def add_event(self, message: EventArrived) -> None:
-        self.state.add(message.event)  # cheap; drawing waits for the timer
-
-    @on(RunFailed)
-    def show_failure(self, message: RunFailed) -> None:
-        error = self.query_one("#error", ErrorPanel)
-        error.show(message.error)
-        error.display = True
 
     def set_status_override(self, status: str | None) -> None:
         """Say what the events cannot (a watched run whose writer has died)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from rich.text import Text
@@ -12,9 +11,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from regtui.console import STATUS_STYLE, fmt
-from regtui.runs_table import COLUMNS, diagnosis_text, run_row
-from regtui.store import RunRecord, is_alive, list_runs
+from regtui.views.format import STATUS_STYLE, fmt
+from regtui.views.runs_table import COLUMNS, diagnosis_text, run_row
+from regtui.rundir import RunDirError, RunRecord, delete_run, is_alive, list_runs
 from regtui.tui.screens.dialogs import Confirm
 
 MARK = "●"
@@ -168,8 +167,8 @@ class RunsScreen(Screen):
     def _delete(self, paths: list[Path]) -> None:
         for path in paths:
             try:
-                shutil.rmtree(path)
-            except OSError as error:
+                delete_run(path)
+            except (RunDirError, OSError) as error:
                 self.notify(f"could not delete {path.name}: {error}", severity="error")
         self.marked = []
         self.action_reload()

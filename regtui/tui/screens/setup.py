@@ -95,12 +95,10 @@ class SetupScreen(Screen):
 
     @work(thread=True, exit_on_error=False)
     def detect_devices(self) -> None:
-        """Ask torch for CUDA devices off the UI thread (importing torch takes a while)."""
-        import torch
+        """Ask for CUDA and MPS devices off the UI thread (importing torch takes a while)."""
+        from regtui.engine import accelerators
 
-        devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-        if torch.backends.mps.is_available():
-            devices.append("mps")
+        devices = accelerators()
         if devices:
             self.app.call_from_thread(self._add_devices, devices)
 

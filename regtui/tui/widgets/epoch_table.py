@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from regtui.console import fmt
+from regtui.views.format import fmt
 from regtui.events import Epoch
 
 COLUMNS = ("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "s")

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from regtui.console import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt
+from regtui.views.format import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt
 from regtui.events import Alert, RunFinished
 from regtui.tui.state import RunState
 from regtui.tui.widgets import image_grid

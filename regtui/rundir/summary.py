@@ -1,4 +1,4 @@
-"""Fold an event stream into a run's summary (summary.json), live or after the fact."""
+"""The one fold of an event stream into a run's summary (summary.json), live or after the fact."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 import math
 from typing import Any, Iterable
 
-from regtui.config import AlertsConfig
+from regtui.config import RunConfig, from_recorded
 from regtui.diagnose import verdict
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
 
@@ -23,6 +23,7 @@ class SummaryBuilder:
         self.epochs: dict[int, Epoch] = {}
         self.alerts: list[Alert] = []
         self.finished: RunFinished | None = None
+        self.config: RunConfig = from_recorded({})  # typed, from the latest run_started
 
     def add(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -38,6 +39,7 @@ class SummaryBuilder:
         if self.first_t is None:
             self.first_t = event.t
         self.started = event
+        self.config = from_recorded(event.config)
         self.finished = None
         # Whatever was written after the checkpoint the resume starts from is redone.
         self.epochs = {n: e for n, e in self.epochs.items() if n <= event.resumed_from}
@@ -56,21 +58,21 @@ class SummaryBuilder:
 
     def to_dict(self) -> dict[str, Any]:
         started, finished, epochs = self.started, self.finished, self.epoch_list()
-        config = started.config if started else {}
+        config = self.config
         best = self.best()
         last = epochs[-1] if epochs else None
         return {
             "run_id": started.run_id if started else "",
             "presets": list(started.presets) if started else [],
-            "dataset": config.get("data", {}).get("dataset"),
-            "model": config.get("model", {}).get("name"),
+            "dataset": config.data.dataset if started else None,
+            "model": config.model.name if started else None,
             "device": started.env.get("device") if started else None,
             "params": started.model.get("params") if started else None,
             "status": finished.status if finished else "running",
             "reason": finished.reason if finished else "",
             "error": finished.error if finished else None,
             "epochs_completed": len(epochs),
-            "epochs_planned": config.get("train", {}).get("epochs"),
+            "epochs_planned": config.train.epochs if started else None,
             "best_epoch": best.epoch if best else None,
             "best_val_acc": best.val_acc if best else None,
             "best_val_loss": best.val_loss if best else None,
@@ -83,15 +85,10 @@ class SummaryBuilder:
             "classes": finished.classes if finished else [],
             "alerts": [_alert_dict(a) for a in self.alerts],
             "diagnosis": verdict(epochs, self.alerts, finished.status if finished else "running",
-                                 _alerts_config(config)),
+                                 config.alerts),
             "started": self.first_t,
             "finished": finished.t if finished else None,
         }
-
-
-def _alerts_config(config: dict[str, Any]) -> AlertsConfig:
-    known = {f.name for f in dataclasses.fields(AlertsConfig)}
-    return AlertsConfig(**{k: v for k, v in config.get("alerts", {}).items() if k in known})
 
 
 def _metrics(epoch: Epoch) -> dict[str, Any]:

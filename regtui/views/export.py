@@ -11,14 +11,15 @@ import dataclasses
 import io
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from regtui.console import alert_head
-from regtui.events import Epoch, Event, jsonable, read_events
-from regtui.store import CONFIG_NAME, EVENTS_NAME, load_summary
-from regtui.summary import SummaryBuilder
+from regtui.config import to_dict
+from regtui.events import Epoch, jsonable
+from regtui.rundir import RunData, write_export
+from regtui.views.format import alert_head, fmt
+from regtui.views.textplot import Series
+from regtui.views.textplot import text_plot as draw_text_plot
 
 FORMATS = ("md", "json", "csv", "html", "tensorboard")
 CSV_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "grad_norm",
@@ -34,25 +35,6 @@ class ExportError(RuntimeError):
     """An export cannot be written (a missing optional package, ...)."""
 
 
-@dataclass
-class RunData:
-    path: Path
-    summary: dict[str, Any]
-    epochs: list[Epoch]
-    events: list[Event]
-    config_toml: str
-
-    @classmethod
-    def load(cls, run_dir: Path) -> RunData:
-        events = read_events(run_dir / EVENTS_NAME)
-        builder = SummaryBuilder()
-        for event in events:
-            builder.add(event)
-        config = (run_dir / CONFIG_NAME).read_text(encoding="utf-8") \
-            if (run_dir / CONFIG_NAME).is_file() else ""
-        return cls(run_dir, load_summary(run_dir), builder.epoch_list(), events, config)
-
-
 EPOCH_FIELDS = {f.name for f in dataclasses.fields(Epoch)}
 
 
@@ -64,11 +46,7 @@ def epoch_row(epoch: Epoch) -> dict[str, Any]:
 
 
 def _num(value: Any, digits: int = 4) -> str:
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
-    return str(value)
+    return fmt(value, digits)
 
 
 # ---------------------------------------------------------------- formats
@@ -90,26 +68,12 @@ def to_csv(run: RunData) -> str:
 
 def text_plot(run: RunData, width: int = 78, height: int = 18) -> str:
     """Loss and accuracy curves as plain text (plotext, no colours)."""
-    import plotext as plt
-
-    plt.clear_figure()
-    plt.plotsize(width, height)
-    plt.theme("clear")
-    plt.subplots(1, 2)
     xs = [e.epoch for e in run.epochs]
-    for index, (title, keys) in enumerate((("loss", ("train_loss", "val_loss")),
-                                           ("accuracy", ("train_acc", "val_acc"))), start=1):
-        plt.subplot(1, index)
-        plt.title(title)
-        for key in keys:
-            points = [(x, getattr(e, key)) for x, e in zip(xs, run.epochs)
-                      if math.isfinite(getattr(e, key))]
-            if points:
-                plt.plot([p[0] for p in points], [p[1] for p in points],
-                         marker="•" if key.startswith("train") else "x")
-    text = plt.uncolorize(plt.build())
-    plt.clear_figure()
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n• train   x val"
+    panels = [(title, [Series(key.split("_")[0], "•" if key.startswith("train") else "x", xs,
+                              [getattr(e, key) for e in run.epochs]) for key in keys])
+              for title, keys in (("loss", ("train_loss", "val_loss")),
+                                  ("accuracy", ("train_acc", "val_acc")))]
+    return draw_text_plot(panels, width, height)
 
 
 def to_markdown(run: RunData) -> str:
@@ -202,8 +166,7 @@ def to_tensorboard(run: RunData, folder: Path) -> list[Path]:
 
 
 def _started_config(run: RunData) -> dict[str, dict[str, Any]]:
-    started = next((e for e in run.events if e.type == "run_started"), None)
-    return started.config if started else {}
+    return to_dict(run.config) if run.started else {}
 
 
 WRITERS: dict[str, Callable[[RunData], str]] = {
@@ -211,17 +174,19 @@ WRITERS: dict[str, Callable[[RunData], str]] = {
 }
 
 
-def export(run_dir: Path, fmt: str, output: Path | None = None) -> Path:
-    """Write one export; returns the file (or folder, for tensorboard) written."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; accepted: {', '.join(FORMATS)}")
+def export(run_dir: Path, format_name: str, output: Path | None = None) -> Path:
+    """Write one export of `run_dir`; returns the file (or folder, for tensorboard) written.
+
+    Default target: export.<format> (or tensorboard/) inside the run directory. Raises
+    ExportError for an unknown format or a missing optional package, RunDirError for a
+    target that would replace one of a run's own files, OSError for a failed write."""
+    if format_name not in FORMATS:
+        raise ExportError(f"unknown format {format_name!r}; accepted: {', '.join(FORMATS)}")
     run = RunData.load(run_dir)
-    if fmt == "tensorboard":
+    if format_name == "tensorboard":
         folder = output or run_dir / "tensorboard"
         to_tensorboard(run, folder)
         return folder
     # never summary.json: that one is the run's own, rewritten while it trains
-    target = output or run_dir / f"export.{fmt}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(WRITERS[fmt](run), encoding="utf-8")
-    return target
+    target = output or run_dir / f"export.{format_name}"
+    return write_export(run_dir, target, WRITERS[format_name](run))

@@ -8,8 +8,8 @@ from typing import Any, Sequence
 from rich.table import Table
 from rich.text import Text
 
-from regtui.console import STATUS_STYLE, fmt
-from regtui.store import RunRecord
+from regtui.rundir import RunRecord
+from regtui.views.format import STATUS_STYLE, fmt
 
 COLUMNS = ("id", "presets", "data / model", "status", "epochs", "best val acc", "final gap",
            "diagnosis", "started")

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
-from regtui.summary import SummaryBuilder
-
-LEVEL_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
-STATUS_STYLE = {"completed": "green", "stopped": "yellow", "interrupted": "yellow",
-                "diverged": "red", "failed": "red", "running": "cyan"}
-
-
-def fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def alert_head(level: str, kind: str, message: str) -> str:
-    """"warning ·" before "overfitting since epoch 7: ...": the kind is not repeated when
-    the message already starts with it; otherwise "critical · divergence:"."""
-    if message.startswith(kind.replace("_", " ")):
-        return f"{level} ·"
-    return f"{level} · {kind}:"
+from regtui.rundir.summary import SummaryBuilder
+from regtui.views.format import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt
 
 
 def epoch_line(event: Epoch, total: int | None) -> str:
@@ -66,7 +42,8 @@ class ConsoleView:
             self._finished(event)
 
     def _started(self, event: RunStarted) -> None:
-        self.total = event.config.get("train", {}).get("epochs")
+        config = self.summary.config
+        self.total = config.train.epochs
         data, model, env = event.data, event.model, event.env
         verb = f"resuming after epoch {event.resumed_from}" if event.resumed_from else "run"
         self.console.print(f"[bold]{verb} {event.run_id}[/]  presets: "
@@ -74,7 +51,7 @@ class ConsoleView:
         self.console.print(
             f"  {data.get('name')} {'x'.join(map(str, data.get('shape', [])))}: "
             f"{data.get('train')} train / {data.get('val')} val / {data.get('test')} test  │ "
-            f"{event.config.get('model', {}).get('name')} {model.get('params', 0):,} params  │ "
+            f"{config.model.name} {model.get('params', 0):,} params  │ "
             f"{env.get('device')} ({env.get('device_name')}), torch {env.get('torch')}"
             + (f", {env['precision']}" if env.get("precision") else ""))
         for warning in data.get("warnings", []):

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from rich.table import Table
 
-from regtui.console import fmt
-from regtui.export import RunData
-
-# Plain text has no colours: each run gets its own marker (plotext's legends can fail on
-# short series, so the legend is printed under the plot).
-MARKERS = ("•", "x", "+", "o", "*", "#")
-
-
-def _flat(config: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {f"{section}.{key}": value for section, values in config.items()
-            for key, value in values.items()}
+from regtui.config import to_dict
+from regtui.rundir import RunData
+from regtui.views.format import fmt
+from regtui.views.textplot import MARKERS, Series
+from regtui.views.textplot import text_plot as draw_text_plot
 
 
 def _config_of(run: RunData) -> dict[str, Any]:
-    started = next((e for e in run.events if e.type == "run_started"), None)
-    return _flat(started.config) if started else {}
+    """The run's settings as flat `section.key` names (none for a run that never started)."""
+    if run.started is None:
+        return {}
+    return {f"{section}.{key}": value for section, values in to_dict(run.config).items()
+            for key, value in values.items()}
 
 
 @dataclass(frozen=True)
@@ -62,13 +58,7 @@ class Comparison:
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, float):
-        return f"{value:.3f}" if math.isfinite(value) else str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    return str(value)
+    return fmt(value, missing="none")
 
 
 def compare(runs: Sequence[RunData]) -> Comparison:
@@ -91,7 +81,7 @@ def comparison_table(comparison: Comparison) -> Table:
     table = Table("", *[f"#{i} {r.summary['run_id']}" for i, r in enumerate(comparison.runs, 1)],
                   box=None, pad_edge=False)
     for key, values in comparison.differing.items():
-        table.add_row(key, *[_fmt(v) if isinstance(v, list) else fmt(v) for v in values])
+        table.add_row(key, *[fmt(v) for v in values])
     for label, attribute in OUTCOME_ROWS:
         table.add_row(f"[bold]{label}[/]", *[fmt(getattr(o, attribute))
                                              for o in comparison.outcomes])
@@ -100,22 +90,9 @@ def comparison_table(comparison: Comparison) -> Table:
 
 def text_plot(comparison: Comparison, width: int = 78, height: int = 16) -> str:
     """Validation accuracy and loss of every run, overlaid (plain text)."""
-    import plotext as plt
-
     markers = MARKERS * (len(comparison.runs) // len(MARKERS) + 1)
-    plt.clear_figure()
-    plt.plotsize(width, height)
-    plt.subplots(1, 2)
-    for index, key in enumerate(("val_acc", "val_loss"), start=1):
-        plt.subplot(1, index)
-        plt.title(key)
-        for number, run in enumerate(comparison.runs, start=1):
-            points = [(e.epoch, getattr(e, key)) for e in run.epochs
-                      if math.isfinite(getattr(e, key))]
-            if points:
-                plt.plot([p[0] for p in points], [p[1] for p in points],
-                         marker=markers[number - 1])
-    text = plt.uncolorize(plt.build())
-    plt.clear_figure()
-    legend = "   ".join(f"{markers[i]} #{i + 1}" for i in range(len(comparison.runs)))
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n" + legend
+    panels = [(key, [Series(f"#{number}", markers[number - 1], [e.epoch for e in run.epochs],
+                            [getattr(e, key) for e in run.epochs])
+                     for number, run in enumerate(comparison.runs, start=1)])
+              for key in ("val_acc", "val_loss")]
+    return draw_text_plot(panels, width, height)

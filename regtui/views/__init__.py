@@ -1,0 +1,1 @@
+"""How runs look: formats, styles, text plots, the console view, tables, comparisons, exports."""
