@@ -164,7 +164,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    """Detector thresholds; the README explains the reasoning behind each default."""
+    """Detector thresholds; docs/alerts.md explains the reasoning behind each default."""
     enabled: bool = setting(True, "run the detectors and emit alerts")
     overfit_margin: float = setting(0.05, "overfitting: val loss this far above its best "
                                     "(relative, 0.05 = 5%) counts as rising", low=0)
@@ -456,7 +456,7 @@ def toml_value(value: Any) -> str:
 
 
 def describe_fields() -> list[tuple[str, str, str, str]]:
-    """(key, default, accepted, doc) for every setting: for help screens and the README."""
+    """(key, default, accepted, doc) for every setting: for help screens and docs/configuration.md."""
     rows = []
     for section, cls in SECTIONS.items():
         hints = typing.get_type_hints(cls)

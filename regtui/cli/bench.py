@@ -53,7 +53,7 @@ def bench_command(
     mnist: Optional[Path] = typer.Option(None, "--mnist", help="T98: folder with MNIST's t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
-    """Measure regtui's trainer against hand-written loops (see the README's Performance)."""
+    """Measure regtui's trainer against hand-written loops (see docs/performance.md)."""
     from regtui import config as config_module
 
     unknown = [w for w in workload if w not in BENCH_WORKLOADS]
