@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from regtui.config import AlertsConfig, RunConfig
 from regtui.events import Alert, Epoch
@@ -41,19 +41,25 @@ class Point:
     first_grad: float | None = None  # first weight layer's gradient norm
     last_grad: float | None = None
     weight_layers: int = 0
+    # False when the run did not measure that loss this epoch (an API run that logs no
+    # validation, or validates every few epochs): its NaN is then a gap, not a divergence.
+    train_measured: bool = True
+    val_measured: bool = True
 
     @classmethod
-    def of(cls, event: Epoch) -> Point:
+    def of(cls, event: Epoch, measured: Collection[str] | None = None) -> Point:
         layers = list((event.extras or {}).get("layer_grad_norms", {}).values())
         return cls(event.epoch, event.train_loss, event.val_loss, event.train_acc,
                    event.val_acc, event.grad_norm, layers[0] if layers else None,
-                   layers[-1] if layers else None, len(layers))
+                   layers[-1] if layers else None, len(layers),
+                   measured is None or "train_loss" in measured,
+                   measured is None or "val_loss" in measured)
 
 
 @dataclass(frozen=True)
 class Context:
     cfg: AlertsConfig
-    num_classes: int
+    num_classes: int | None  # None: unknown (an API run that did not say): no chance level
     in_use: frozenset[str]  # remedies already active in this run (preset names)
 
     def suggest(self, names: Sequence[str]) -> list[str]:
@@ -119,7 +125,7 @@ def detect_underfitting(history: Sequence[Point], ctx: Context) -> Finding | Non
     cfg, now = ctx.cfg, history[-1]
     if len(history) < cfg.warmup:
         return None
-    chance = 1 / max(ctx.num_classes, 1)
+    chance = 1 / max(ctx.num_classes, 1) if ctx.num_classes else math.nan
     regularizers = sorted(ctx.in_use - {"he", "xavier", "orthogonal", "batchnorm"})
     advice = "a bigger model or a higher lr" + (
         f"; less regularization (in use: {', '.join(regularizers)})" if regularizers else "")
@@ -142,13 +148,19 @@ def detect_underfitting(history: Sequence[Point], ctx: Context) -> Finding | Non
 
 
 def detect_divergence(history: Sequence[Point], ctx: Context) -> Finding | None:
-    """A non-finite loss, or a train loss many times that of a uniform guess."""
+    """A non-finite loss, or a train loss many times that of a uniform guess (when the
+    number of classes is known). A loss the run did not measure is no evidence."""
     now = history[-1]
     suggest = ctx.suggest(("gradclip", "batchnorm"))
-    if not (math.isfinite(now.train_loss) and math.isfinite(now.val_loss)):
-        return Finding("critical", f"the loss became {now.train_loss} at epoch {now.epoch}: "
+    measured = [loss for loss, on in ((now.train_loss, now.train_measured),
+                                      (now.val_loss, now.val_measured)) if on]
+    if not all(math.isfinite(loss) for loss in measured):
+        bad = next(loss for loss in measured if not math.isfinite(loss))
+        return Finding("critical", f"the loss became {bad} at epoch {now.epoch}: "
                        "training diverged; lower the lr", suggest,
                        {"train_loss": now.train_loss, "val_loss": now.val_loss}, now.epoch)
+    if not ctx.num_classes or not now.train_measured:
+        return None
     guess = math.log(max(ctx.num_classes, 2))
     limit = ctx.cfg.divergence_factor * guess
     if now.train_loss > limit:
@@ -251,15 +263,18 @@ def remedies_in_use(config: RunConfig, presets: Sequence[str] = ()) -> frozenset
 class Diagnoser:
     """Feed it epoch events in order; it returns the alerts to emit."""
 
-    def __init__(self, cfg: AlertsConfig, num_classes: int, in_use: frozenset[str] = frozenset()):
+    def __init__(self, cfg: AlertsConfig, num_classes: int | None,
+                 in_use: frozenset[str] = frozenset()):
+        """num_classes None: unknown (no chance-level or uniform-guess checks)."""
         self.ctx = Context(cfg, num_classes, frozenset(in_use))
         self.history: list[Point] = []
         self._rows: list[dict] = []  # history as plain dicts, kept for cheap state_dicts
         self.fired: dict[str, str] = {}  # kind -> the level it last fired at
         self.quiet: dict[str, int] = {}  # kind -> epochs since its last finding
 
-    def update(self, event: Epoch) -> list[Alert]:
-        point = Point.of(event)
+    def update(self, event: Epoch, measured: Collection[str] | None = None) -> list[Alert]:
+        """measured: the Epoch fields the run measured this epoch (None: all of them)."""
+        point = Point.of(event, measured)
         self.history.append(point)
         self._rows.append(asdict(point))
         alerts = []

@@ -38,6 +38,12 @@ class RunStarted(Event):
     model: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     resumed_from: int = 0  # epochs already finished when this process started
+    # Who wrote the run: "trainer" (regtui's own loop) or "api" (regtui.init in a user's
+    # script, an integration or `regtui import-tb`). An API run's `config` holds only the
+    # regtui settings that apply to it (alerts, train.epochs); `user_config` holds the
+    # script's own config, as given (made JSON-safe).
+    source: str = "trainer"
+    user_config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +55,7 @@ class Step(Event):
     loss: float = math.nan
     lr: float = math.nan
     grad_norm: float = math.nan
+    extras: dict[str, Any] = field(default_factory=dict)  # an API run's other step metrics
 
 
 @dataclass(frozen=True, kw_only=True)

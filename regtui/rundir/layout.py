@@ -2,6 +2,7 @@
 
     runs/<YYYYmmdd-HHMMSS>-<label>-<4 hex>/
       config.toml   events.jsonl   summary.json   last.pt   best.pt   run.lock   error.txt
+      stop.request
 
 docs/run-directory.md is the contract; this module is its one spelling in code.
 """
@@ -21,9 +22,10 @@ LOCK_NAME = "run.lock"
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 ERROR_NAME = "error.txt"
+STOP_NAME = "stop.request"  # a watching monitor's request that the run stop (rundir.stop)
 # The files regtui writes as the run trains: nothing else (an export) may replace them.
 OWN_FILES = frozenset({CONFIG_NAME, EVENTS_NAME, SUMMARY_NAME, LOCK_NAME, LAST_CHECKPOINT,
-                       BEST_CHECKPOINT, ERROR_NAME})
+                       BEST_CHECKPOINT, ERROR_NAME, STOP_NAME})
 
 
 class RunDirError(RuntimeError):

@@ -45,6 +45,28 @@ class SummaryBuilder:
         self.epochs = {n: e for n, e in self.epochs.items() if n <= event.resumed_from}
         self.alerts = [a for a in self.alerts if a.epoch <= event.resumed_from]
 
+    def planned_epochs(self) -> int | None:
+        """The epochs the run means to train; None when unknown (an API run that did not
+        say how many)."""
+        started = self.started
+        if started is None:
+            return None
+        if started.source == "trainer":
+            return self.config.train.epochs
+        planned = (started.config.get("train") or {}).get("epochs")
+        return planned if isinstance(planned, int) and not isinstance(planned, bool) else None
+
+    def _described(self, what: str) -> str | None:
+        """The dataset or model name: from the config for regtui's own runs; an API run has
+        only the names its script gave (run_started's data.name / model.name)."""
+        started = self.started
+        if started is None:
+            return None
+        if started.source == "trainer":
+            return self.config.data.dataset if what == "dataset" else self.config.model.name
+        name = (started.data if what == "dataset" else started.model).get("name")
+        return str(name) if name else None
+
     def epoch_list(self) -> list[Epoch]:
         return [self.epochs[n] for n in sorted(self.epochs)]
 
@@ -64,15 +86,16 @@ class SummaryBuilder:
         return {
             "run_id": started.run_id if started else "",
             "presets": list(started.presets) if started else [],
-            "dataset": config.data.dataset if started else None,
-            "model": config.model.name if started else None,
+            "source": started.source if started else None,
+            "dataset": self._described("dataset"),
+            "model": self._described("model"),
             "device": started.env.get("device") if started else None,
             "params": started.model.get("params") if started else None,
             "status": finished.status if finished else "running",
             "reason": finished.reason if finished else "",
             "error": finished.error if finished else None,
             "epochs_completed": len(epochs),
-            "epochs_planned": config.train.epochs if started else None,
+            "epochs_planned": self.planned_epochs(),
             "best_epoch": best.epoch if best else None,
             "best_val_acc": best.val_acc if best else None,
             "best_val_loss": best.val_loss if best else None,

@@ -43,12 +43,12 @@ class RunState:
 
     @property
     def planned_epochs(self) -> int:
-        return self.summary.config.train.epochs if self.started else 0
+        return self.summary.planned_epochs() or 0
 
     def eta_seconds(self) -> float | None:
         """Mean epoch time so far times the epochs left."""
         epochs = self.epochs
-        if not epochs or self.finished:
+        if not epochs or self.finished or not self.planned_epochs:
             return None
         mean = sum(e.seconds for e in epochs) / len(epochs)
         return mean * max(self.planned_epochs - epochs[-1].epoch, 0)

@@ -14,12 +14,21 @@ from regtui.views.textplot import MARKERS, Series
 from regtui.views.textplot import text_plot as draw_text_plot
 
 
-def _config_of(run: RunData) -> dict[str, Any]:
-    """The run's settings as flat `section.key` names (none for a run that never started)."""
+def settings_of(run: RunData) -> dict[str, Any]:
+    """The run's settings as flat `section.key` names (none for a run that never started);
+    for a run a script wrote through regtui.init, its own config as `user.key` names."""
     if run.started is None:
         return {}
+    if run.started.source == "api":
+        return dict(_flatten("user", run.started.user_config))
     return {f"{section}.{key}": value for section, values in to_dict(run.config).items()
             for key, value in values.items()}
+
+
+def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        return [pair for key, item in value.items() for pair in _flatten(f"{prefix}.{key}", item)]
+    return [(prefix, value)]
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,7 @@ def _fmt(value: Any) -> str:
 
 
 def compare(runs: Sequence[RunData]) -> Comparison:
-    configs = [_config_of(run) for run in runs]
+    configs = [settings_of(run) for run in runs]
     configs = [{"presets": "+".join(run.summary["presets"]) or "-", **config}
                for run, config in zip(runs, configs)]
     keys = sorted({key for config in configs for key in config})

@@ -14,9 +14,9 @@ import math
 from pathlib import Path
 from typing import Any, Callable
 
-from regtui.config import to_dict
 from regtui.events import Epoch, jsonable
 from regtui.rundir import RunData, write_export
+from regtui.views.compare import settings_of
 from regtui.views.format import alert_head, fmt
 from regtui.views.textplot import Series
 from regtui.views.textplot import text_plot as draw_text_plot
@@ -82,7 +82,9 @@ def to_markdown(run: RunData) -> str:
     lines = [f"# regtui run {s['run_id']}", "",
              "| | |", "| --- | --- |",
              f"| presets | {', '.join(s['presets']) or '-'} |",
-             f"| data / model | {s['dataset']} / {s['model']} |",
+             *(["| written by | a script, through regtui.init |"]
+               if s.get("source") == "api" else []),
+             f"| data / model | {fmt(s['dataset'])} / {fmt(s['model'])} |",
              f"| status | {s['status']}{' (' + s['reason'] + ')' if s.get('reason') else ''} |",
              f"| epochs | {s['epochs_completed']} of {s['epochs_planned']} |",
              f"| best val acc | {_num(s['best_val_acc'])} at epoch {_num(s['best_epoch'])} |",
@@ -152,10 +154,8 @@ def to_tensorboard(run: RunData, folder: Path) -> list[Path]:
             value = getattr(epoch, key)
             if math.isfinite(value):
                 writer.add_scalar(tag, value, epoch.epoch)
-    hparams = {f"{section}.{key}": (value if isinstance(value, (int, float, str, bool))
-                                    else str(value))
-               for section, values in _started_config(run).items()
-               for key, value in values.items() if value is not None}
+    hparams = {key: (value if isinstance(value, (int, float, str, bool)) else str(value))
+               for key, value in settings_of(run).items() if value is not None}
     s = run.summary
     metrics = {f"hparam/{key}": float(s[key]) for key in ("best_val_acc", "test_acc",
                                                             "final_gap")
@@ -163,10 +163,6 @@ def to_tensorboard(run: RunData, folder: Path) -> list[Path]:
     writer.add_hparams(hparams, metrics, run_name=".")
     writer.close()
     return sorted(folder.rglob("events.out.tfevents.*"))
-
-
-def _started_config(run: RunData) -> dict[str, dict[str, Any]]:
-    return to_dict(run.config) if run.started else {}
 
 
 WRITERS: dict[str, Callable[[RunData], str]] = {

@@ -40,6 +40,11 @@ def _line_count(content: str | Text) -> int:
     return (content.plain if isinstance(content, Text) else content).count("\n")
 
 
+def _no_presets(source: str) -> str:
+    """What stands in for the presets of a run that has none."""
+    return "your own loop (regtui.init)" if source == "api" else "no presets"
+
+
 class StatusLine(LivePanel):
     """Run id, presets, device, status, epoch i/N, ETA, samples/s."""
 
@@ -55,14 +60,15 @@ class StatusLine(LivePanel):
         last = epochs[-1] if epochs else None
         text = Text()
         text.append(started.run_id, "bold")
-        text.append(f"  {', '.join(started.presets) or 'no presets'}  ")
+        text.append(f"  {', '.join(started.presets) or _no_presets(started.source)}  ")
         bf16 = started.env.get("precision", "").startswith("bf16")
         text.append(f"{started.env.get('device')}{' bf16' if bf16 else ''}  ", "dim")
         text.append(status, STATUS_STYLE.get(status, "cyan"))
-        text.append(f"\nepoch {last.epoch if last else 0}/{state.planned_epochs}"
+        params = started.model.get("params")
+        text.append(f"\nepoch {last.epoch if last else 0}/{state.planned_epochs or '-'}"
                     f"  ETA {_duration(state.eta_seconds())}"
                     f"  {fmt(last.samples_per_s, 0) if last else '-'} samples/s"
-                    f"  {started.model.get('params', 0):,} params")
+                    + (f"  {params:,} params" if isinstance(params, int) else ""))
         self.show_content(text, fixed_height=True)  # two lines, always (CSS height: 2)
 
 
