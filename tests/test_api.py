@@ -426,3 +426,69 @@ def test_a_disk_that_fills_up_does_not_stop_training(tmp_path: Path, runs_dir: P
     assert "training goes on" in done.stderr
     [record] = list_runs(runs_dir)
     assert 0 < record.summary["epochs_completed"] < 200  # what fitted is readable
+
+
+# ---------------------------------------------------------------- every view reads it
+
+def overfitting_run(name: str, lr: float) -> Run:
+    with regtui.init(name=name, config={"lr": lr, "opt": {"name": "adam"}}, num_classes=10,
+                     epochs=6, print_alerts=False) as run:
+        loop(run, epochs=6, val_loss=lambda e: 1.0 if e <= 2 else 1.0 + 0.3 * e)
+    return run
+
+
+def test_runs_show_compare_and_export_handle_api_runs(runs_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from regtui.cli import app
+
+    first, second = overfitting_run("first", 0.1), overfitting_run("second", 0.01)
+    cli = CliRunner()
+    listed = cli.invoke(app, ["runs"])
+    assert listed.exit_code == 0 and listed.stdout.count("(api)") == 2
+    assert "overfitting since epoch 2" in listed.stdout and "6/6" in listed.stdout
+    shown = cli.invoke(app, ["show", first.run_id, "--plain"])
+    assert shown.exit_code == 0
+    assert "| written by | a script, through regtui.init |" in shown.stdout
+    assert "**critical ·** overfitting since epoch 2" in shown.stdout
+    assert "[user]\nlr = 0.1\nopt = {name = \"adam\"}" in shown.stdout
+    compared = cli.invoke(app, ["compare", first.run_id, second.run_id, "--plain"])
+    assert compared.exit_code == 0, compared.output
+    assert "user.lr" in compared.stdout and "user.opt.name" not in compared.stdout
+    assert "user.lr 0.010 (vs 0.100)" in compared.stdout
+    exported = cli.invoke(app, ["export", first.run_id, "--format", "all"])
+    assert exported.exit_code == 0, exported.output
+    assert json.loads((first.path / "export.json").read_text())["epochs"][5]["extras"] == \
+        {"f1": pytest.approx(0.6)}
+    assert (first.path / "export.csv").read_text().count("\n") == 7
+    assert "<html>" in (first.path / "export.html").read_text()
+    assert list((first.path / "tensorboard").glob("events.out.tfevents.*"))
+
+
+async def test_a_watching_monitor_shows_a_live_api_run_and_can_ask_it_to_stop(
+        runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from regtui.sources import FollowSource
+    from regtui.tui.app import RegtuiApp
+
+    async def wait_for(pilot, condition) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, "timed out waiting for the UI"
+            await pilot.pause(0.05)
+
+    monkeypatch.setattr("regtui.api.run.STOP_CHECK_SECONDS", 0.0)
+    run = regtui.init(name="watched", num_classes=10, epochs=4, print_alerts=False)
+    app = RegtuiApp(runs_dir, source=FollowSource(run.path))  # what `regtui watch` opens
+    async with app.run_test(size=(100, 30)) as pilot:
+        for epoch in (1, 2):
+            run.log({"train/loss": 1 / epoch, "val/loss": 1.0, "val/acc": 0.5}, epoch=epoch)
+        await wait_for(pilot, lambda: len(app.monitor.state.epochs) == 2)
+        assert app.monitor.state.started.source == "api"
+        assert app.check_action("stop_run", ()) and not app.check_action("toggle_pause", ())
+        await pilot.press("s")
+        await wait_for(pilot, lambda: run.stop_requested)
+        run.finish()
+        await wait_for(pilot, lambda: app.monitor.state.finished is not None)
+        assert app.monitor.state.finished.status == "stopped"
+        assert not app.check_action("stop_run", ())  # nothing left to stop
+        await pilot.press("q")

@@ -122,8 +122,10 @@ class RegtuiApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Pause and stop are hidden from the footer where there is no run of ours to act on."""
-        if action in ("toggle_pause", "stop_run"):
+        if action == "toggle_pause":
             return self.training_shown
+        if action == "stop_run":
+            return self.training_shown or self.followed_run_shown is not None
         return True
 
     def action_toggle_pause(self) -> None:
@@ -132,10 +134,40 @@ class RegtuiApp(App[int]):
             self.monitor.set_paused(paused)
             self.notify("paused" if paused else "resumed", timeout=2)
 
+    @property
+    def followed_run_shown(self) -> MonitorScreen | None:
+        """The Monitor on screen when it follows a run another process writes."""
+        monitor = self.shown_monitor
+        if monitor is None or monitor.source.kind != "follow" or monitor.state.finished:
+            return None
+        return monitor
+
     def action_stop_run(self) -> None:
         if self.training_shown:
             self.live.control.stop("stopped")
             self.notify("stopping after the current step", timeout=3)
+            return
+        monitor = self.followed_run_shown
+        if monitor is not None:
+            self.ask_to_stop(monitor)
+
+    def ask_to_stop(self, monitor: MonitorScreen) -> None:
+        """A run in another process: a script's run (regtui.init) gets a stop request that
+        its loop may honour; regtui's own trainer there cannot be stopped from here."""
+        started = monitor.state.started
+        if started is None or started.source != "api":
+            self.notify("this run trains in another process and cannot be stopped from here: "
+                        "press Ctrl-C where it runs", severity="warning", timeout=6)
+            return
+        from regtui.rundir import RunDirError, request_stop
+
+        try:
+            request_stop(monitor.run_dir)
+        except (RunDirError, OSError) as error:
+            self.notify(f"cannot ask the run to stop: {error}", severity="error", timeout=6)
+            return
+        self.notify("asked the script to stop: it stops when its loop checks "
+                    "run.stop_requested (a loop that never checks goes on)", timeout=6)
 
     def action_new_run(self) -> None:
         """Setup, prefilled with this run's presets, the settings they do not explain
