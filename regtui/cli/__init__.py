@@ -13,7 +13,7 @@ import sys
 import typer
 
 # Imported for their commands, in the order `regtui --help` lists them.
-from regtui.cli import run, presets, runs, bench  # noqa: F401,I001
+from regtui.cli import run, presets, runs, importtb, bench  # noqa: F401,I001
 from regtui.cli.common import app, out
 
 __all__ = ["app"]

@@ -16,10 +16,11 @@ from regtui.views.textplot import text_plot as draw_text_plot
 
 def settings_of(run: RunData) -> dict[str, Any]:
     """The run's settings as flat `section.key` names (none for a run that never started);
-    for a run a script wrote through regtui.init, its own config as `user.key` names."""
+    for a run a script wrote through regtui.init (or imported), its own config as
+    `user.key` names."""
     if run.started is None:
         return {}
-    if run.started.source == "api":
+    if run.started.source != "trainer":
         return dict(_flatten("user", run.started.user_config))
     return {f"{section}.{key}": value for section, values in to_dict(run.config).items()
             for key, value in values.items()}

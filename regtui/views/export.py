@@ -31,6 +31,10 @@ TENSORBOARD_TAGS = {"train_loss": "loss/train", "val_loss": "loss/val",
                     "lr": "lr", "grad_norm": "grad_norm"}
 
 
+WRITTEN_BY = {"api": "a script, through regtui.init",
+              "tensorboard": "regtui import-tb, from a TensorBoard log"}
+
+
 class ExportError(RuntimeError):
     """An export cannot be written (a missing optional package, ...)."""
 
@@ -82,8 +86,8 @@ def to_markdown(run: RunData) -> str:
     lines = [f"# regtui run {s['run_id']}", "",
              "| | |", "| --- | --- |",
              f"| presets | {', '.join(s['presets']) or '-'} |",
-             *(["| written by | a script, through regtui.init |"]
-               if s.get("source") == "api" else []),
+             *([f"| written by | {WRITTEN_BY.get(s['source'], s['source'])} |"]
+               if s.get("source") not in (None, "trainer") else []),
              f"| data / model | {fmt(s['dataset'])} / {fmt(s['model'])} |",
              f"| status | {s['status']}{' (' + s['reason'] + ')' if s.get('reason') else ''} |",
              f"| epochs | {s['epochs_completed']} of {s['epochs_planned']} |",

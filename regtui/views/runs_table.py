@@ -28,7 +28,8 @@ def started_text(summary: dict[str, Any]) -> str:
 def run_row(record: RunRecord) -> tuple[Text, ...]:
     """The run's cells, in COLUMNS order; the status coloured."""
     s = record.summary
-    no_presets = "(api)" if s.get("source") == "api" else "-"
+    source = s.get("source") or "trainer"
+    no_presets = "-" if source == "trainer" else f"({source})"  # (api), (tensorboard)
     cells = (record.run_id, ", ".join(s["presets"]) or no_presets,
              f"{s['dataset'] or '-'} / {s['model'] or '-'}", s["status"],
              f"{s['epochs_completed']}/{s['epochs_planned'] or '-'}", fmt(s["best_val_acc"]),

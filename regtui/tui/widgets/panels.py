@@ -42,7 +42,8 @@ def _line_count(content: str | Text) -> int:
 
 def _no_presets(source: str) -> str:
     """What stands in for the presets of a run that has none."""
-    return "your own loop (regtui.init)" if source == "api" else "no presets"
+    return {"api": "your own loop (regtui.init)",
+            "tensorboard": "imported from TensorBoard"}.get(source, "no presets")
 
 
 class StatusLine(LivePanel):

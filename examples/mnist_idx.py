@@ -1,0 +1,49 @@
+"""MNIST-style IDX files from a folder, as tensors: shared by the examples.
+
+Looks for `*images-idx3-ubyte` and `*labels-idx1-ubyte` (gzipped or not; train- or
+t10k-), e.g. /work/shared/data/mnist-t10k/ or torchvision's <root>/MNIST/raw/.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import sys
+from pathlib import Path
+
+import torch
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """One IDX file (magic 0, 0, type 0x08 = uint8, ndim; big-endian sizes; raw bytes)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    zero, kind, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or kind != 0x08:
+        raise ValueError(f"{path}: not a uint8 IDX file")
+    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    return torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8).reshape(shape)
+
+
+def find(folder: Path, kind: str) -> Path:
+    matches = sorted(folder.glob(f"*{kind}-idx*-ubyte*"))
+    if not matches:
+        sys.exit(f"{folder}: no *{kind}-idx*-ubyte[.gz] file (an MNIST IDX folder expected)")
+    return matches[0]
+
+
+def load(folder: str | Path, limit: int = 0, val_fraction: float = 0.2, seed: int = 0
+         ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor], int]:
+    """((train x, train y), (val x, val y), classes): images as float [N, 1, H, W] in [0, 1],
+    split at random (seeded); `limit` keeps that many images (0 = all)."""
+    folder = Path(folder)
+    images = read_idx(find(folder, "images")).float().div_(255).unsqueeze(1)
+    labels = read_idx(find(folder, "labels")).long()
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    if limit:
+        order = order[:limit]
+    n_val = max(1, int(len(order) * val_fraction))
+    val, train = order[:n_val], order[n_val:]
+    classes = int(labels.max()) + 1
+    return (images[train], labels[train]), (images[val], labels[val]), classes
