@@ -456,6 +456,11 @@ def test_runs_show_compare_and_export_handle_api_runs(runs_dir: Path) -> None:
     assert compared.exit_code == 0, compared.output
     assert "user.lr" in compared.stdout and "user.opt.name" not in compared.stdout
     assert "user.lr 0.010 (vs 0.100)" in compared.stdout
+    plotted = cli.invoke(app, ["show", first.run_id, "--metric", "f1", "-m", "val_loss"])
+    assert plotted.exit_code == 0 and "• f1" in plotted.stdout and "• val_loss" in plotted.stdout
+    unknown = cli.invoke(app, ["show", first.run_id, "--metric", "f2"])
+    assert unknown.exit_code == 2 and "it has train_loss" in unknown.stderr
+    assert "Other metrics: f1" in shown.stdout
     exported = cli.invoke(app, ["export", first.run_id, "--format", "all"])
     assert exported.exit_code == 0, exported.output
     assert json.loads((first.path / "export.json").read_text())["epochs"][5]["extras"] == \
@@ -492,3 +497,24 @@ async def test_a_watching_monitor_shows_a_live_api_run_and_can_ask_it_to_stop(
         assert app.monitor.state.finished.status == "stopped"
         assert not app.check_action("stop_run", ())  # nothing left to stop
         await pilot.press("q")
+
+
+async def test_a_watched_trainer_run_says_it_cannot_be_stopped_from_here(runs_dir: Path) -> None:
+    from regtui.rundir import RunStore
+    from regtui.sources import FollowSource
+    from regtui.tui.app import RegtuiApp
+
+    store = RunStore.create(runs_dir, "trainer", "")  # a `regtui run` in another process
+    store.write(RunStarted(run_id=store.run_id))
+    app = RegtuiApp(runs_dir, source=FollowSource(store.path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(100):
+            if app.monitor.state.started is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("s")
+        await pilot.pause(0.1)
+        assert any("cannot be stopped from here" in n.message for n in app._notifications)
+        assert not (store.path / "stop.request").exists()
+        await pilot.press("q")
+    store.close()

@@ -80,6 +80,16 @@ def test_the_plain_loop_example_writes_a_run(idx_folder: Path, runs_dir: Path,
     assert f"run {run.path.name}: val acc" in capsys.readouterr().out
 
 
+def test_the_adapters_are_regtui_attributes() -> None:
+    from regtui.integrations.accelerate import RegtuiTracker
+    from regtui.integrations.lightning import RegtuiLogger
+
+    assert regtui.lightning.RegtuiLogger is RegtuiLogger
+    assert regtui.accelerate.RegtuiTracker is RegtuiTracker
+    with pytest.raises(AttributeError):
+        regtui.tensorflow  # noqa: B018
+
+
 def test_the_lightning_example_writes_a_run(idx_folder: Path, runs_dir: Path) -> None:
     run_example("lightning_module.py", str(idx_folder), "--epochs", "2", "--batch-size", "32")
     run = only_run(runs_dir)

@@ -40,6 +40,7 @@ def runs_command(
 def show_command(
     run_ref: str = typer.Argument(..., metavar="RUN", help="Run directory, id or part of an id."),
     plain: bool = typer.Option(False, "--plain", help="Print text (for pipes) instead of opening the monitor."),
+    metric: list[str] = typer.Option([], "--metric", "-m", metavar="NAME", help="Plot this per-epoch metric as text (a curve or any other metric the run logged); repeatable."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """One run's curves, alerts, diagnosis and confusion matrix, without training."""
@@ -49,6 +50,15 @@ def show_command(
         run_dir = find_run(runs_dir or default_runs_dir(), run_ref)
     except RunDirError as error:
         raise fail(str(error))
+    if metric:
+        from regtui.rundir import RunData
+        from regtui.views.export import ExportError, metric_plot
+
+        try:
+            print(metric_plot(RunData.load(run_dir), metric))
+        except ExportError as error:
+            raise fail(str(error))
+        return
     if plain or not sys.stdout.isatty():
         from regtui.rundir import RunData
         from regtui.views.export import to_markdown

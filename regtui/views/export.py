@@ -80,6 +80,41 @@ def text_plot(run: RunData, width: int = 78, height: int = 18) -> str:
     return draw_text_plot(panels, width, height)
 
 
+def extra_names(run: RunData) -> list[str]:
+    """The numeric extras the run's epochs hold (a script's other metrics, weight_norm, ...)."""
+    names: dict[str, None] = {}
+    for epoch in run.epochs:
+        for key, value in (epoch.extras or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                names[key] = None
+    return list(names)
+
+
+def metric_plot(run: RunData, names: list[str], width: int = 78, height: int = 14) -> str:
+    """The named per-epoch metrics (Epoch fields or extras), one panel each, as text.
+
+    Raises ExportError naming the metrics the run has when one is unknown."""
+    known = [*CURVE_FIELDS, *extra_names(run)]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ExportError(f"--metric {unknown[0]}: not in this run; it has "
+                          f"{', '.join(known)}")
+    xs = [e.epoch for e in run.epochs]
+
+    def values(name: str) -> list[float]:
+        if name in CURVE_FIELDS:
+            return [getattr(e, name) for e in run.epochs]
+        return [float(e.extras.get(name, math.nan)) if isinstance(
+            e.extras.get(name), (int, float)) else math.nan for e in run.epochs]
+
+    return "\n".join(draw_text_plot([(name, [Series(name, "•", xs, values(name))])], width,
+                                    height) for name in names)
+
+
+CURVE_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "grad_norm",
+                "seconds", "samples_per_s")
+
+
 def to_markdown(run: RunData) -> str:
     s = run.summary
     diagnosis = (s.get("diagnosis") or {}).get("verdict", "-")
@@ -103,6 +138,10 @@ def to_markdown(run: RunData) -> str:
               f"{a['message']}"
               + (f" — try {', '.join(a['suggest'])}" if a.get("suggest") else "")
               for a in alerts] or ["(none)"]
+    extras = extra_names(run)
+    if extras:
+        lines += ["", "Other metrics: " + ", ".join(extras) + " (plot one with "
+                  f"`regtui show {s['run_id']} --metric NAME`)"]
     lines += ["", "## Epochs", "", "| " + " | ".join(CSV_COLUMNS[:7]) + " |",
               "|" + " --- |" * 7]
     lines += ["| " + " | ".join(_num(epoch_row(e)[key]) for key in CSV_COLUMNS[:7]) + " |"
