@@ -51,8 +51,7 @@ class StatusLine(LivePanel):
             return
         status = state.finished.status if state.finished else (
             override or ("paused" if paused else "training"))
-        epochs = state.epochs
-        last = epochs[-1] if epochs else None
+        last = state.last_epoch
         text = Text()
         text.append(started.run_id, "bold")
         text.append(f"  {', '.join(started.presets) or 'no presets'}  ")
@@ -87,7 +86,7 @@ class TrainingPanel(LivePanel):
     """Learning rate, gradient norms and weight statistics of the latest epoch and step."""
 
     def show(self, state: RunState) -> None:
-        last = state.epochs[-1] if state.epochs else None
+        last = state.last_epoch
         step = state.last_step
         lines = [f"lr          {step.lr:.2e}" if step else "lr          -",
                  f"step loss   {fmt(step.loss, 4) if step else '-'}",
