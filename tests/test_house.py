@@ -203,3 +203,16 @@ def test_the_live_source_collapses_a_flood_of_steps(tmp_path: Path) -> None:
     assert source.run().status == "completed" and source.run_dir == tmp_path
     events = source.poll()
     assert [e.type for e in events] == ["step", "run_finished"] and events[0].step == 9_999
+
+
+def test_the_tui_and_the_views_import_neither_torch_nor_train() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; import regtui.tui.app, regtui.cli.runs, regtui.views.export, "
+            "regtui.views.compare, regtui.sources, regtui.engine; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch' "
+            "or m.startswith('regtui.train')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
