@@ -20,10 +20,11 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
@@ -170,19 +171,13 @@ def reader_workloads(progress: Callable[[str], None] = lambda line: None,
     }
 
 
-class _announced:
-    """A progress line before a long preparation and one with its seconds after it."""
-
-    def __init__(self, progress: Callable[[str], None], what: str) -> None:
-        self.progress, self.what = progress, what
-
-    def __enter__(self) -> None:
-        self.progress(f"{self.what} ...")
-        self.started = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
-            self.progress(f"{self.what}: {time.perf_counter() - self.started:.1f} s")
+@contextmanager
+def _announced(progress: Callable[[str], None], what: str) -> Iterator[None]:
+    """A progress line before a long preparation, and one with its seconds after it."""
+    progress(f"{what} ...")
+    started = time.perf_counter()
+    yield
+    progress(f"{what}: {time.perf_counter() - started:.1f} s")
 
 
 def run(names: list[str], device: str, repeats: int, epochs: int = 10,
