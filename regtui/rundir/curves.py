@@ -94,7 +94,9 @@ class Curves:
 
     def downsampled(self, key: str, max_points: int = 600) -> tuple[list[float], list[float]]:
         """(epochs, values) of one curve with at most about `max_points` points: each
-        bucket of epochs keeps its lowest and highest value, so spikes stay visible."""
+        bucket of epochs keeps its lowest and highest value, so spikes stay visible, and
+        the first bucket's first and the last bucket's last point are kept, so the curve
+        spans the run."""
         xs, ys = self.epochs, self.columns[key]
         if len(xs) <= max_points:
             return list(xs), list(ys)
@@ -106,8 +108,10 @@ class Curves:
                       if math.isfinite(ys[i])]
             if not bucket:
                 continue
-            low, high = min(bucket), max(bucket)
-            for value, index in sorted({low, high}, key=lambda pair: pair[1]):
+            keep = {min(bucket), max(bucket)}
+            if start == 0 or start + size >= len(xs):
+                keep |= {bucket[0], bucket[-1]}
+            for value, index in sorted(keep, key=lambda pair: pair[1]):
                 out_x.append(xs[index])
                 out_y.append(value)
         return out_x, out_y
