@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Collection, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 from regtui.config import AlertsConfig, RunConfig
 from regtui.events import Alert, Epoch
@@ -322,26 +322,41 @@ def verdict(epochs: Sequence[Epoch], alerts: Sequence[Alert], status: str,
     """One overall diagnosis of a run, with the numbers behind it."""
     if not epochs:
         return None
-    last = epochs[-1]
-    best = min((e for e in epochs if math.isfinite(e.val_loss)), key=lambda e: e.val_loss,
-               default=last)
-    gap = last.train_acc - last.val_acc
-    evidence = {"final_train_acc": last.train_acc, "final_val_acc": last.val_acc,
-                "final_gap": gap, "best_val_loss": best.val_loss,
-                "best_val_loss_epoch": best.epoch, "final_val_loss": last.val_loss}
+    lowest = min((e for e in epochs if math.isfinite(e.val_loss)), key=lambda e: e.val_loss,
+                 default=epochs[-1])
+    return verdict_from(_numbers(epochs[-1]), _numbers(lowest), alerts, status, cfg)
+
+
+def _numbers(epoch: Epoch) -> dict[str, float]:
+    return {"epoch": epoch.epoch, "train_acc": epoch.train_acc, "val_acc": epoch.val_acc,
+            "val_loss": epoch.val_loss}
+
+
+def verdict_from(last: Mapping[str, float] | None, lowest: Mapping[str, float] | None,
+                 alerts: Sequence[Alert], status: str, cfg: AlertsConfig
+                 ) -> dict[str, Any] | None:
+    """The diagnosis from the last epoch's and the lowest-val-loss epoch's numbers
+    (mappings with epoch, train_acc, val_acc, val_loss), as a long run keeps them."""
+    if last is None:
+        return None
+    lowest = lowest or last
+    gap = last["train_acc"] - last["val_acc"]
+    evidence = {"final_train_acc": last["train_acc"], "final_val_acc": last["val_acc"],
+                "final_gap": gap, "best_val_loss": lowest["val_loss"],
+                "best_val_loss_epoch": int(lowest["epoch"]), "final_val_loss": last["val_loss"]}
     by_kind: dict[str, list[Alert]] = {}
     for alert in alerts:
         by_kind.setdefault(alert.kind, []).append(alert)
     if status == "diverged" or "divergence" in by_kind:
-        onset = by_kind["divergence"][0].epoch if "divergence" in by_kind else last.epoch
+        onset = by_kind["divergence"][0].epoch if "divergence" in by_kind else int(last["epoch"])
         return {"verdict": f"diverged at epoch {onset}", "kind": "diverged", **evidence}
-    still_over = last.val_loss > best.val_loss * (1 + cfg.overfit_margin) or \
+    still_over = last["val_loss"] > lowest["val_loss"] * (1 + cfg.overfit_margin) or \
         gap > cfg.gap_threshold
     if "overfitting" in by_kind and still_over:
         onset = by_kind["overfitting"][0].onset_epoch
         return {"verdict": f"overfitting since epoch {onset}", "kind": "overfitting",
                 "onset_epoch": onset, **evidence}
-    if "underfitting" in by_kind and last.train_acc < cfg.stall_acc:
+    if "underfitting" in by_kind and last["train_acc"] < cfg.stall_acc:
         return {"verdict": "underfitting", "kind": "underfitting", **evidence}
     if {"exploding_gradients", "vanishing_gradients"} & set(by_kind):
         return {"verdict": "unstable gradients", "kind": "unstable_gradients", **evidence}

@@ -38,10 +38,10 @@ class RunStarted(Event):
     model: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     resumed_from: int = 0  # epochs already finished when this process started
-    # Who wrote the run: "trainer" (regtui's own loop) or "api" (regtui.init in a user's
-    # script, an integration or `regtui import-tb`). An API run's `config` holds only the
-    # regtui settings that apply to it (alerts, train.epochs); `user_config` holds the
-    # script's own config, as given (made JSON-safe).
+    # Who wrote the run: "trainer" (regtui's own loop), "api" (regtui.init in a user's
+    # script or an integration) or "tensorboard" (`regtui import-tb`). Such a run's
+    # `config` holds only the regtui settings that apply to it (alerts, train.epochs);
+    # `user_config` holds the script's own config, as given (made JSON-safe).
     source: str = "trainer"
     user_config: dict[str, Any] = field(default_factory=dict)
 
@@ -140,21 +140,28 @@ _FLOAT_WORDS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def _restore_floats(value: Any) -> Any:
-    if isinstance(value, str) and value in _FLOAT_WORDS:
-        return _FLOAT_WORDS[value]
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is str:
+        return _FLOAT_WORDS.get(value, value)
+    if kind is dict:
         return {key: _restore_floats(item) for key, item in value.items()}
-    if isinstance(value, list):
+    if kind is list:
         return [_restore_floats(item) for item in value]
-    return value
+    return value  # numbers, booleans, None: as they are (the common case, checked fast)
+
+
+# Each type's field names, looked up once: a long run's file has 100,000s of lines.
+_FIELD_NAMES = {name: frozenset(f.name for f in dataclasses.fields(cls))
+                for name, cls in EVENT_TYPES.items()}
 
 
 def from_dict(data: dict[str, Any]) -> Event | None:
     """The event for a parsed line; None for unknown types."""
-    cls = EVENT_TYPES.get(data.get("type", ""))
+    kind = data.get("type", "")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         return None
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = _FIELD_NAMES[kind]
     return cls(**{key: _restore_floats(value) for key, value in data.items() if key in names})
 
 
@@ -172,6 +179,10 @@ def parse_lines(lines: Iterable[str]) -> Iterator[Event]:
         event = from_json(line) if line.strip() else None
         if event is not None:
             yield event
+
+
+# How to_json writes a step event's type: found without parsing the line.
+STEP_MARK = '"type":"step"'
 
 
 def read_events(path: Path) -> list[Event]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from regtui.control import Control
-from regtui.events import Event, RunFinished, RunStarted, Step, read_events
+from regtui.events import Event, RunFinished, RunStarted, Step
 from regtui.rundir import EVENTS_NAME, EventFollower, is_alive
 
 
@@ -50,9 +50,15 @@ class EventSource(Protocol):
     def writer_gone(self) -> bool:
         """True when the run has no writer left although it never finished."""
 
+    def pending(self) -> bool:
+        """More events are waiting than the last poll handed over (poll again soon)."""
+
+    def close(self) -> None:
+        """The view is done with the run: stop any reading."""
+
 
 class ReplaySource:
-    """A run that will not change: every event at the first poll, then nothing."""
+    """A run that will not change, from a list of events: all of them at the first poll."""
 
     kind = "replay"
 
@@ -63,8 +69,9 @@ class ReplaySource:
         self._finished = any(isinstance(e, RunFinished) for e in events)
 
     @classmethod
-    def from_dir(cls, run_dir: Path) -> ReplaySource:
-        return cls(read_events(run_dir / EVENTS_NAME), run_dir)
+    def from_dir(cls, run_dir: Path) -> DiskSource:
+        """A finished run on disk, read a chunk per poll (see DiskSource)."""
+        return DiskSource(run_dir, follow=False)
 
     @property
     def run_dir(self) -> Path | None:
@@ -85,16 +92,48 @@ class ReplaySource:
         """A replayed run that started and never finished was interrupted."""
         return self._started and not self._finished
 
+    def pending(self) -> bool:
+        return bool(self._pending)
 
-class FollowSource:
-    """A run directory another process writes (never written to); torn lines held back."""
+    def close(self) -> None:
+        pass
 
-    kind = "follow"
 
-    def __init__(self, run_dir: Path) -> None:
+class DiskSource:
+    """A run directory read as its events.jsonl grows (never written to).
+
+    follow=True: another process is writing it (`watch`); follow=False: a replay of a
+    run whose writer is gone. A reader thread parses the file (only the latest of each
+    chunk's step events, see rundir.follow), so the UI thread never waits on the disk;
+    each poll hands over at most `batch` events, so folding them stays a few tens of
+    milliseconds however long the run. `regtui bench -w S100k` times a long run."""
+
+    def __init__(self, run_dir: Path, follow: bool = True, batch: int = 20_000,
+                 interval: float = 0.25) -> None:
+        self.kind = "follow" if follow else "replay"
         self._run_dir = run_dir
-        self._follower = EventFollower(run_dir / EVENTS_NAME)
+        self._follower = EventFollower(run_dir / EVENTS_NAME, all_steps=False)
+        self._batch = batch
+        self._interval = interval
+        self._queue: deque[Event] = deque()
         self._started = self._finished = False
+        self._read_all = threading.Event()  # the reader reached the end (of a replay)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True,
+                                        name=f"regtui-read-{run_dir.name}")
+        self._thread.start()
+
+    def _read(self) -> None:
+        while not self._closed.is_set():
+            events = self._follower.poll()
+            self._queue.extend(events)  # deque appends are atomic: no lock needed
+            self._started |= any(isinstance(e, RunStarted) for e in events)
+            self._finished |= any(isinstance(e, RunFinished) for e in events)
+            if self._follower.at_end and (self.kind == "replay" or self._finished):
+                break
+            if self._follower.at_end:
+                self._closed.wait(self._interval)
+        self._read_all.set()
 
     @property
     def run_dir(self) -> Path | None:
@@ -105,21 +144,42 @@ class FollowSource:
         return None
 
     def poll(self) -> list[Event]:
-        events = self._follower.poll()
-        self._started |= any(isinstance(e, RunStarted) for e in events)
-        self._finished |= any(isinstance(e, RunFinished) for e in events)
-        return events
+        queue = self._queue
+        return [queue.popleft() for _ in range(min(len(queue), self._batch))]
+
+    def pending(self) -> bool:
+        """More events are waiting than the last poll handed over."""
+        return bool(self._queue)
+
+    def wait_until_read(self, timeout: float | None = None) -> bool:
+        """For tests and scripts: block until the reader has read what it will."""
+        return self._read_all.wait(timeout)
+
+    def close(self) -> None:
+        """Stop the reader thread (a view that no longer shows the run)."""
+        self._closed.set()
 
     def failure(self) -> tuple[str, bool] | None:
         return None
 
     def writer_gone(self) -> bool:
-        return self._started and not self._finished and not is_alive(self._run_dir)
+        if not self._started or self._finished:
+            return False
+        if self.kind == "replay":
+            return self._read_all.is_set()
+        return not is_alive(self._run_dir)
+
+
+class FollowSource(DiskSource):
+    """A run another process is writing, followed as it grows (`regtui watch`)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(run_dir, follow=True)
 
 
 def source_for(run_dir: Path) -> EventSource:
     """A run on disk: followed while its writer lives, else replayed."""
-    return FollowSource(run_dir) if is_alive(run_dir) else ReplaySource.from_dir(run_dir)
+    return DiskSource(run_dir, follow=is_alive(run_dir))
 
 
 # launch(listeners=..., control=..., on_created=...) -> (run_dir, RunFinished)
@@ -199,3 +259,9 @@ class LiveSource:
 
     def writer_gone(self) -> bool:
         return False
+
+    def pending(self) -> bool:
+        return False  # a poll takes the whole queue
+
+    def close(self) -> None:
+        pass  # the run goes on: closing a view never stops training

@@ -143,6 +143,9 @@ def test_an_epoch_logged_in_parts_is_written_once_complete() -> None:
     assert gather.add(3, {"train_loss": 0.8}, {}, now=4.0) == []
     [ready] = gather.close()
     assert ready.record.epoch == 3
+    # An older epoch updated: the epochs after it follow, as readers drop them on a re-run.
+    assert [(r.record.epoch, r.update) for r in gather.add(1, {"f1": 0.1}, {}, now=5.0)] == \
+        [(1, True), (2, True), (3, True)]
 
 
 # ---------------------------------------------------------------- a run in this process

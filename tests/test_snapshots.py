@@ -12,7 +12,7 @@ async def _settle(pilot) -> None:
     """Wait until every scripted event is in and the plots show all of them."""
     for _ in range(100):
         monitor = pilot.app.monitor
-        delivered = monitor is not None and not monitor.source._pending  # every event taken
+        delivered = monitor is not None and not monitor.source.pending()  # every event taken
         if monitor is None or (delivered and monitor.drawn_version == monitor.state.version
                                and monitor.drawn_curves == monitor.state.curves_version):
             break

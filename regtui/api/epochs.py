@@ -10,7 +10,9 @@ written once it is complete:
 3. when the run ends.
 
 Metrics that arrive for an epoch already written (rule 2 fired early) update it: the
-epoch is written again, merged (readers keep the last event of an epoch number).
+epoch is written again, merged. Readers treat an epoch event at or before the latest one
+as a re-run that replaces it and drops the epochs after it, so an update of an older
+epoch is followed by the epochs after it, written again as they were.
 Torch-free and clock-free: callers pass the time.
 """
 
@@ -65,7 +67,8 @@ class EpochGatherer:
             record = self.done[epoch]
             record.merge(values, extras)
             self.fields_seen |= set(values)
-            return ready + [Ready(record, update=True)]
+            later = [self.done[n] for n in sorted(self.done) if n > epoch]
+            return ready + [Ready(record, update=True)] + [Ready(r, update=True) for r in later]
         if self.pending is None:
             self.pending = Record(epoch, now, seconds=max(now - self._last_first_t, 0.0))
             self._last_first_t = now

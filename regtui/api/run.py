@@ -274,12 +274,12 @@ class Run:
                     status = "completed"
                 if not self._dead:
                     self._write_ready(self._epochs.close())
-                best = self._store.summary.best()
+                best = self._store.summary.curves.best()
                 self._store.write(RunFinished(
                     status=status, reason=reason,
                     error=printable(str(error))[:2000] if error is not None else None,
-                    best_epoch=best.epoch if best else None,
-                    best_val_acc=best.val_acc if best else None))
+                    best_epoch=int(best["epoch"]) if best else None,
+                    best_val_acc=best["val_acc"] if best else None))
         except RunWriteError:
             pass  # warned when writing first failed; the store tried its last words
         except Exception as failure:

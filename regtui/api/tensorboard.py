@@ -176,8 +176,8 @@ def import_logdir(logdir: Path, runs_dir: Path, name: str | None = None,
                 for alert in diagnoser.update(event, measured[id(event)]):
                     store.write(alert)
                     alerts += 1
-        best = store.summary.best()
+        best = store.summary.curves.best()
         store.write(RunFinished(t=max(times), status="completed",
-                                best_epoch=best.epoch if best else None,
-                                best_val_acc=best.val_acc if best else None))
+                                best_epoch=int(best["epoch"]) if best else None,
+                                best_val_acc=best["val_acc"] if best else None))
     return store.path, alerts

@@ -93,6 +93,20 @@ def find_run(runs_dir: Path, name: str) -> Path:
                       f"{', '.join(p.name for p in matches[:5])}; give more of the id")
 
 
+def epoch_events(events: list[Event]) -> list[Epoch]:
+    """The run's epochs in order, as the summary counts them: a resume (run_started with
+    resumed_from) drops what was written after its checkpoint; a re-run epoch replaces."""
+    epochs: dict[int, Epoch] = {}
+    for event in events:
+        if isinstance(event, RunStarted):
+            epochs = {n: e for n, e in epochs.items() if n <= event.resumed_from}
+        elif isinstance(event, Epoch):
+            epochs = {n: e for n, e in epochs.items() if n < event.epoch} \
+                if epochs and max(epochs) >= event.epoch else epochs
+            epochs[event.epoch] = event
+    return [epochs[n] for n in sorted(epochs)]
+
+
 @dataclass
 class RunData:
     """One run read in full: every event, the epochs, the summary and the config."""
@@ -113,7 +127,7 @@ class RunData:
         except OSError:
             config = ""
         summary = _resolve_status(builder.to_dict(), run_dir)
-        return cls(run_dir, summary, builder.epoch_list(), events, config)
+        return cls(run_dir, summary, epoch_events(events), events, config)
 
     @property
     def started(self) -> RunStarted | None:

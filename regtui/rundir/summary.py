@@ -7,11 +7,10 @@ import math
 from typing import Any, Iterable
 
 from regtui.config import RunConfig, from_recorded
-from regtui.diagnose import verdict
+from regtui.diagnose import verdict_from
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
-
-CURVE_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "grad_norm",
-              "seconds", "samples_per_s")
+from regtui.rundir.curves import FIELDS as CURVE_KEYS
+from regtui.rundir.curves import Curves
 
 
 class SummaryBuilder:
@@ -20,7 +19,7 @@ class SummaryBuilder:
     def __init__(self) -> None:
         self.started: RunStarted | None = None
         self.first_t: float | None = None
-        self.epochs: dict[int, Epoch] = {}
+        self.curves = Curves()  # every epoch's numbers; the latest Epoch whole
         self.alerts: list[Alert] = []
         self.finished: RunFinished | None = None
         self.config: RunConfig = from_recorded({})  # typed, from the latest run_started
@@ -29,7 +28,7 @@ class SummaryBuilder:
         if isinstance(event, RunStarted):
             self._start(event)
         elif isinstance(event, Epoch):
-            self.epochs[event.epoch] = event  # a re-run epoch after resume replaces the old
+            self.curves.add(event)  # a re-run epoch after resume replaces the old
         elif isinstance(event, Alert):
             self.alerts.append(event)
         elif isinstance(event, RunFinished):
@@ -42,7 +41,7 @@ class SummaryBuilder:
         self.config = from_recorded(event.config)
         self.finished = None
         # Whatever was written after the checkpoint the resume starts from is redone.
-        self.epochs = {n: e for n, e in self.epochs.items() if n <= event.resumed_from}
+        self.curves.truncate(event.resumed_from)
         self.alerts = [a for a in self.alerts if a.epoch <= event.resumed_from]
 
     def planned_epochs(self) -> int | None:
@@ -67,22 +66,17 @@ class SummaryBuilder:
         name = (started.data if what == "dataset" else started.model).get("name")
         return str(name) if name else None
 
-    def epoch_list(self) -> list[Epoch]:
-        return [self.epochs[n] for n in sorted(self.epochs)]
-
-    def best(self) -> Epoch | None:
-        """The epoch with the highest val accuracy (the earliest of ties)."""
-        best: Epoch | None = None
-        for epoch in self.epoch_list():
-            if math.isfinite(epoch.val_acc) and (best is None or epoch.val_acc > best.val_acc):
-                best = epoch
-        return best
+    @property
+    def last_epoch(self) -> Epoch | None:
+        """The latest epoch event, whole (with its extras)."""
+        return self.curves.last
 
     def to_dict(self) -> dict[str, Any]:
-        started, finished, epochs = self.started, self.finished, self.epoch_list()
+        started, finished, curves = self.started, self.finished, self.curves
         config = self.config
-        best = self.best()
-        last = epochs[-1] if epochs else None
+        best = curves.best()
+        last = curves.row(len(curves) - 1) if len(curves) else None
+        lowest = curves.lowest_val_loss()
         return {
             "run_id": started.run_id if started else "",
             "presets": list(started.presets) if started else [],
@@ -94,28 +88,24 @@ class SummaryBuilder:
             "status": finished.status if finished else "running",
             "reason": finished.reason if finished else "",
             "error": finished.error if finished else None,
-            "epochs_completed": len(epochs),
+            "epochs_completed": len(curves),
             "epochs_planned": self.planned_epochs(),
-            "best_epoch": best.epoch if best else None,
-            "best_val_acc": best.val_acc if best else None,
-            "best_val_loss": best.val_loss if best else None,
+            "best_epoch": best["epoch"] if best else None,
+            "best_val_acc": best["val_acc"] if best else None,
+            "best_val_loss": best["val_loss"] if best else None,
             "test_acc": finished.test_acc if finished else None,
             "test_loss": finished.test_loss if finished else None,
-            "train_seconds": round(sum(e.seconds for e in epochs), 3),
-            "final": _metrics(last) if last else None,
-            "final_gap": (last.train_acc - last.val_acc) if last else None,
+            "train_seconds": round(sum(curves.columns["seconds"]), 3),
+            "final": {"epoch": last["epoch"], **{k: last[k] for k in CURVE_KEYS}} if last else None,
+            "final_gap": (last["train_acc"] - last["val_acc"]) if last else None,
             "confusion_matrix": finished.confusion_matrix if finished else None,
             "classes": finished.classes if finished else [],
             "alerts": [_alert_dict(a) for a in self.alerts],
-            "diagnosis": verdict(epochs, self.alerts, finished.status if finished else "running",
-                                 config.alerts),
+            "diagnosis": verdict_from(last, lowest, self.alerts,
+                                      finished.status if finished else "running", config.alerts),
             "started": self.first_t,
             "finished": finished.t if finished else None,
         }
-
-
-def _metrics(epoch: Epoch) -> dict[str, Any]:
-    return {"epoch": epoch.epoch, **{key: getattr(epoch, key) for key in CURVE_KEYS}}
 
 
 def _alert_dict(alert: Alert) -> dict[str, Any]:

@@ -110,15 +110,22 @@ def _no_norm(num_features: int) -> nn.Module:
     return nn.Identity()
 
 
+# The registry of models: config.MODELS lists these names (tests/test_registries.py ties them).
+BUILDERS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": lambda cfg, shape, classes, download: build_mlp(cfg, shape, classes),
+    "cnn": lambda cfg, shape, classes, download: build_cnn(cfg, shape, classes),
+    "resnet18": build_resnet18,
+}
+
+
 def build(cfg: ModelConfig, shape: tuple[int, int, int], classes: int,
           download: bool = False) -> nn.Module:
-    if cfg.name == "mlp":
-        return build_mlp(cfg, shape, classes)
-    if cfg.name == "cnn":
-        return build_cnn(cfg, shape, classes)
-    if cfg.name == "resnet18":
-        return build_resnet18(cfg, shape, classes, download)
-    raise ModelError(f"unknown model {cfg.name!r}; known: mlp, cnn, resnet18")
+    """The configured model for images of `shape` (C, H, W) and `classes` outputs.
+
+    Raises ModelError for an unknown name or missing pretrained weights."""
+    if cfg.name not in BUILDERS:
+        raise ModelError(f"unknown model {cfg.name!r}; known: {', '.join(BUILDERS)}")
+    return BUILDERS[cfg.name](cfg, shape, classes, download)
 
 
 def head_parameters(model: nn.Module) -> set[int]:

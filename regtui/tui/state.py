@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted, Step
+from regtui.rundir.curves import Curves
 from regtui.rundir.summary import SummaryBuilder
 
 
@@ -34,8 +35,13 @@ class RunState:
         return self.summary.finished
 
     @property
-    def epochs(self) -> list[Epoch]:
-        return self.summary.epoch_list()
+    def epochs(self) -> Curves:
+        """Every epoch's numbers, as columns (len() is the number of epochs)."""
+        return self.summary.curves
+
+    @property
+    def last_epoch(self) -> Epoch | None:
+        return self.summary.last_epoch
 
     @property
     def alerts(self) -> list[Alert]:
@@ -47,15 +53,15 @@ class RunState:
 
     def eta_seconds(self) -> float | None:
         """Mean epoch time so far times the epochs left."""
-        epochs = self.epochs
-        if not epochs or self.finished or not self.planned_epochs:
+        curves = self.epochs
+        if not len(curves) or self.finished or not self.planned_epochs:
             return None
-        mean = sum(e.seconds for e in epochs) / len(epochs)
-        return mean * max(self.planned_epochs - epochs[-1].epoch, 0)
+        mean = sum(curves.columns["seconds"]) / len(curves)
+        return mean * max(self.planned_epochs - curves.epochs[-1], 0)
 
     def epoch_fraction(self) -> float:
         """Finished epochs plus the share of the current one done, from the last step."""
-        done = self.epochs[-1].epoch if self.epochs else 0
+        done = self.epochs.epochs[-1] if len(self.epochs) else 0
         step, started = self.last_step, self.started
         per_epoch = started.data.get("steps_per_epoch", 0) if started else 0
         if step and per_epoch and step.epoch > done:

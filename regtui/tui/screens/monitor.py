@@ -87,6 +87,8 @@ class MonitorScreen(Screen):
         and say what the events cannot: a failure to start, a writer that died."""
         for event in self.source.poll():
             self.state.add(event)
+        if self.source.pending():
+            self.set_timer(0.02, self.poll_source)  # a backlog (a long run opening): go on
         failure = self.source.failure()
         if failure is not None and not self.failure_shown:
             self.failure_shown = True
@@ -96,6 +98,9 @@ class MonitorScreen(Screen):
         if self.source.writer_gone():
             self.set_status_override("interrupted" if self.source.kind == "replay"
                                      else "interrupted (writer gone)")
+
+    def on_unmount(self) -> None:
+        self.source.close()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_WIDTH, "narrow")
@@ -130,16 +135,13 @@ class MonitorScreen(Screen):
                 self._redraw_curves(state)
 
     def _redraw_curves(self, state: RunState) -> None:
-        epochs = state.epochs
-        xs = [e.epoch for e in epochs]
+        curves = state.epochs  # downsampled: a plot costs the same whatever the run's length
         self.query_one("#loss-plot", MetricPlot).show({
-            "train": (xs, [e.train_loss for e in epochs]),
-            "val": (xs, [e.val_loss for e in epochs])})
+            "train": curves.downsampled("train_loss"), "val": curves.downsampled("val_loss")})
         self.query_one("#acc-plot", MetricPlot).show({
-            "train": (xs, [e.train_acc for e in epochs]),
-            "val": (xs, [e.val_acc for e in epochs])})
+            "train": curves.downsampled("train_acc"), "val": curves.downsampled("val_acc")})
         self.query_one(AlertsPanel).show(state.alerts)
-        self.query_one(EpochTable).show(epochs)
+        self.query_one(EpochTable).show(curves)
         if state.finished:
             results = self.query_one(ResultsPanel)
             results.show(state)

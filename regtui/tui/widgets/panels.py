@@ -57,13 +57,13 @@ class StatusLine(LivePanel):
             return
         status = state.finished.status if state.finished else (
             override or ("paused" if paused else "training"))
-        epochs = state.epochs
-        last = epochs[-1] if epochs else None
+        last = state.last_epoch
         text = Text()
         text.append(started.run_id, "bold")
         text.append(f"  {', '.join(started.presets) or _no_presets(started.source)}  ")
         bf16 = started.env.get("precision", "").startswith("bf16")
-        text.append(f"{started.env.get('device')}{' bf16' if bf16 else ''}  ", "dim")
+        device = started.env.get("device") or ""  # an API run may not know it
+        text.append(f"{device}{' bf16' if bf16 else ''}  " if device else "", "dim")
         text.append(status, STATUS_STYLE.get(status, "cyan"))
         params = started.model.get("params")
         text.append(f"\nepoch {last.epoch if last else 0}/{state.planned_epochs or '-'}"
@@ -94,7 +94,7 @@ class TrainingPanel(LivePanel):
     """Learning rate, gradient norms and weight statistics of the latest epoch and step."""
 
     def show(self, state: RunState) -> None:
-        last = state.epochs[-1] if state.epochs else None
+        last = state.last_epoch
         step = state.last_step
         lines = [f"lr          {step.lr:.2e}" if step else "lr          -",
                  f"step loss   {fmt(step.loss, 4) if step else '-'}",
