@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import regtui
 from conftest import write_idx
 from regtui.cli import app
-from regtui.events import Alert, Checkpoint, Epoch, RunFinished, RunStarted, Step, read_events
+from regtui.events import Alert, Checkpoint, RunFinished, RunStarted, Step, read_events
 from regtui.rundir import RunData, list_runs, request_stop
 
 ROOT = Path(__file__).resolve().parents[1]
