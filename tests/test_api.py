@@ -250,10 +250,14 @@ def test_bad_values_are_left_out_with_one_warning(runs_dir: Path,
             run.log({"loss": "0.5", "val_acc": torch.ones(3), "train_acc": 95.0,
                      "ok": 1}, epoch=epoch)
         run.log({"loss": 1.0}, epoch="two")
-        run.log(["not", "a", "dict"], step=3)
+        run.log({"loss": 1.0}, step="three")
+        run.log({"loss": 1.0}, step=np.int64(4))  # a NumPy step is a step
+        run.log(["not", "a", "dict"], step=60)
     err = capsys.readouterr().err
     assert err.count("'loss' = str '0.5' is not a number") == 1
     assert "a Tensor of shape (3,)" in err and "is above 1: regtui reads accuracies" in err
+    assert "step=str 'three' is not a whole number" in err
+    assert [e.step for e in of_type(events_of(run), Step)] == [4, 60]
     assert "epoch=str 'two' is not a whole number" in err and "must be a dict of numbers, not list" in err
     epochs = of_type(events_of(run), Epoch)
     assert [e.extras for e in epochs] == [{"ok": 1.0}, {"ok": 1.0}]

@@ -112,7 +112,12 @@ class Run:
 
     def _log_step(self, metrics: Mapping[str, Any], step: int | None,
                   epoch: int | None) -> None:
-        step = self._step + 1 if step is None else step
+        if step is None:
+            step = self._step + 1
+        elif type(step) is not int:
+            step = self._whole_step(step)
+            if step is None:
+                return
         self._step = step
         written = self._written_step
         due = written is None or step - written >= self._log_every or step < written
@@ -126,10 +131,11 @@ class Run:
             self._write_ready(self._epochs.step(epoch_number))
             if not due:
                 return
-            self._written_step = int(step)
+            self._written_step = step
             fields, extras = self._numbers(metrics, step=True)
-            self._write(Step(epoch=epoch_number or self._epochs.current_epoch(), step=int(step),
-                             extras=extras, **fields))
+            if epoch_number is None:
+                epoch_number = self._epochs.current_epoch()
+            self._write(Step(epoch=epoch_number, step=step, extras=extras, **fields))
 
     def _log_epoch(self, metrics: Mapping[str, Any], epoch: Any) -> None:
         if self._finished or self._dead:
@@ -157,6 +163,19 @@ class Run:
             self._internal_error(error)
 
     # ------------------------------------------------------------ values
+
+    def _whole_step(self, step: Any) -> int | None:
+        """A step given as a NumPy integer, a tensor or a whole float, as an int."""
+        try:
+            number = to_float(step)
+            if number != int(number):
+                raise ValueError("not a whole number")
+            return int(number)
+        except (TypeError, ValueError, OverflowError):
+            self._warn(f"step:{type(step).__name__}",
+                       f"run.log: step={describe(step)} is not a whole number; those "
+                       "metrics are not recorded")
+            return None
 
     def _epoch_number(self, epoch: Any) -> int | None:
         try:
