@@ -9,7 +9,7 @@ one `run.log({...}, epoch=epoch)` per epoch, into a real run directory with the 
 on. The two loops take turns, each going first in half of the repeats; each figure is
 the median over repeats. Goal: with / without <= 1.01.
 
-    python -m regtui.api.cost --epochs 10 --repeats 8 --threads 1
+    python -m regtui.api.cost --epochs 20 --repeats 16 --threads 1
 """
 
 from __future__ import annotations

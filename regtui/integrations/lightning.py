@@ -12,8 +12,9 @@ What Lightning hands its loggers becomes the run's events:
   validation that ran in it) -> one `epoch` event, epoch = Lightning's current_epoch + 1;
 - ModelCheckpoint saves -> `checkpoint` events;
 - the end of fit -> run_finished: `completed`, `stopped` (early stopping, or a monitor's
-  stop request, which this logger honours by setting trainer.should_stop), `interrupted`
-  (Ctrl-C) or `failed` with the error.
+  stop request, which this logger honours by setting trainer.should_stop on every rank,
+  checked every STOP_CHECK_BATCHES batches), `interrupted` (Ctrl-C) or `failed` with the
+  error.
 
 Lightning gives a logger the LightningModule in log_graph at the start of fit; the logger
 then adds a small callback to that trainer to tell step metrics from epoch metrics and to
@@ -44,6 +45,8 @@ import regtui.api as api
 
 __all__ = ["RegtuiLogger"]
 
+STOP_CHECK_BATCHES = 20  # batches between checks for a monitor's stop request
+
 
 def _clean(metrics: dict[str, Any], suffix: str) -> dict[str, Any]:
     """Lightning's metrics without its bookkeeping keys and `suffix` (`_step`, `_epoch`)."""
@@ -64,9 +67,16 @@ class _Phases(Callback):
     def on_train_batch_start(self, trainer: Any, *args: Any) -> None:
         self.logger._phase = "train"
 
-    def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        """`s` in a watching monitor: rank 0 reads the request, and every rank follows
+        (one collective decision every STOP_CHECK_BATCHES batches, the way EarlyStopping
+        decides), so that no process of a DDP job is left waiting for the others."""
+        if batch_idx % STOP_CHECK_BATCHES:
+            return
         run = self.logger._run
-        if run is not None and run.stop_requested:  # `s` in a watching monitor
+        asked = bool(run is not None and run.stop_requested)
+        if trainer.strategy.reduce_boolean_decision(asked, all=False):
             trainer.should_stop = True
 
     def on_validation_start(self, trainer: Any, *args: Any) -> None:
@@ -153,14 +163,17 @@ class RegtuiLogger(Logger):
         if self._run is None or self._run.finished:
             self._hparams.update(params)
 
-    @rank_zero_only
     def log_graph(self, model: Any, input_array: Any = None) -> None:
+        """Lightning's call at the start of fit, with the module: the logger learns the
+        trainer and adds its callback (on every rank: stop decisions are collective),
+        and rank 0 starts the run."""
         trainer = getattr(model, "_trainer", None)
         if trainer is not None and trainer is not self._trainer:
             self._trainer = trainer
             if not any(isinstance(c, _Phases) and c.logger is self for c in trainer.callbacks):
                 trainer.callbacks.append(_Phases(self))
-        self._ensure_run(model)
+        if rank_zero_only.rank == 0:
+            self._ensure_run(model)
 
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
