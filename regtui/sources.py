@@ -108,7 +108,7 @@ class DiskSource:
     each poll hands over at most `batch` events, so folding them stays a few tens of
     milliseconds however long the run. `regtui bench -w S100k` times a long run."""
 
-    def __init__(self, run_dir: Path, follow: bool = True, batch: int = 20_000,
+    def __init__(self, run_dir: Path, follow: bool = True, batch: int = 5_000,
                  interval: float = 0.25) -> None:
         self.kind = "follow" if follow else "replay"
         self._run_dir = run_dir
@@ -125,6 +125,9 @@ class DiskSource:
 
     def _read(self) -> None:
         while not self._closed.is_set():
+            if len(self._queue) > 2 * self._batch:  # the view is behind: memory stays bounded
+                self._closed.wait(0.02)
+                continue
             events = self._follower.poll()
             self._queue.extend(events)  # deque appends are atomic: no lock needed
             self._started |= any(isinstance(e, RunStarted) for e in events)

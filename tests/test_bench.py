@@ -349,7 +349,7 @@ def test_reader_workloads_measure_list_and_open(tmp_path: Path, monkeypatch) -> 
                                  s100k_steps=100)
     assert l1000.workload == "L1000" and l1000.theirs is None and len(l1000.ratios) == 0
     assert l1000.met == (l1000.ours_seconds < 1.0)
-    assert s100k.ours == "RunData.load" and s100k.peak_mb is not None and s100k.ours_seconds > 0
+    assert s100k.ours == "show opens it" and s100k.peak_mb is not None and s100k.ours_seconds > 0
     assert any(line.startswith("L1000: writing 4 runs of 10 epochs:") for line in lines)
     assert sum(line.startswith("S100k: writing") for line in lines) == 2  # once, before and after
 
