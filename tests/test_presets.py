@@ -4,15 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REQUIRED_PRESETS
 from regtui import presets
 from regtui.config import ConfigError
 
-REQUIRED = ["baseline", "dropout", "l1", "l2", "elasticnet", "batchnorm", "gradclip",
-            "label-smoothing", "early-stopping", "xavier", "he", "orthogonal", "bad-init",
-            "augment-light", "augment-strong", "mixup", "cutmix", "transfer"]
 
-
-@pytest.mark.parametrize("name", REQUIRED)
+@pytest.mark.parametrize("name", REQUIRED_PRESETS)
 def test_builtin_preset_loads_with_an_actionable_description(name: str) -> None:
     preset = presets.load(name)
     assert preset.builtin and preset.group in presets.GROUPS
@@ -43,7 +40,7 @@ def test_unknown_preset_lists_the_known_ones() -> None:
         presets.load("dropuot")
     message = str(caught.value)
     assert "unknown preset 'dropuot'" in message
-    assert all(name in message for name in REQUIRED)
+    assert all(name in message for name in REQUIRED_PRESETS)
 
 
 def _write(path: Path, text: str) -> Path:
