@@ -79,16 +79,6 @@ def test_settings_toml_shows_what_the_preset_changes() -> None:
     assert "changes nothing" in presets.settings_toml(presets.load("baseline"))
 
 
-def test_readme_documents_every_setting_and_preset() -> None:
-    from regtui.config import describe_fields
-
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    for key, *_ in describe_fields():
-        assert f"`{key}`" in readme, f"{key} is missing from the README's reference"
-    for name in presets.known_names():
-        assert f"`{name}`" in readme
-
-
 def test_explicit_settings_are_what_the_presets_do_not_explain() -> None:
     from regtui.config import to_dict
 
