@@ -57,7 +57,27 @@ class EventSource(Protocol):
         """The view is done with the run: stop any reading."""
 
 
-class ReplaySource:
+class _WatchingSource:
+    """What the sources that only read a run share: no control, no failure of their own."""
+
+    _run_dir: Path | None = None
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self._run_dir
+
+    @property
+    def control(self) -> Control | None:
+        return None  # pause and stop belong to the process that trains the run
+
+    def failure(self) -> tuple[str, bool] | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+class ReplaySource(_WatchingSource):
     """A run that will not change, from a list of events: all of them at the first poll."""
 
     kind = "replay"
@@ -73,20 +93,9 @@ class ReplaySource:
         """A finished run on disk, read a chunk per poll (see DiskSource)."""
         return DiskSource(run_dir, follow=False)
 
-    @property
-    def run_dir(self) -> Path | None:
-        return self._run_dir
-
-    @property
-    def control(self) -> Control | None:
-        return None
-
     def poll(self) -> list[Event]:
         events, self._pending = self._pending, []
         return events
-
-    def failure(self) -> tuple[str, bool] | None:
-        return None
 
     def writer_gone(self) -> bool:
         """A replayed run that started and never finished was interrupted."""
@@ -95,11 +104,8 @@ class ReplaySource:
     def pending(self) -> bool:
         return bool(self._pending)
 
-    def close(self) -> None:
-        pass
 
-
-class DiskSource:
+class DiskSource(_WatchingSource):
     """A run directory read as its events.jsonl grows (never written to).
 
     follow=True: another process is writing it (`watch`); follow=False: a replay of a
@@ -138,14 +144,6 @@ class DiskSource:
                 self._closed.wait(self._interval)
         self._read_all.set()
 
-    @property
-    def run_dir(self) -> Path | None:
-        return self._run_dir
-
-    @property
-    def control(self) -> Control | None:
-        return None
-
     def poll(self) -> list[Event]:
         queue = self._queue
         return [queue.popleft() for _ in range(min(len(queue), self._batch))]
@@ -161,9 +159,6 @@ class DiskSource:
     def close(self) -> None:
         """Stop the reader thread (a view that no longer shows the run)."""
         self._closed.set()
-
-    def failure(self) -> tuple[str, bool] | None:
-        return None
 
     def writer_gone(self) -> bool:
         if not self._started or self._finished:

@@ -147,3 +147,15 @@ async def wait_for(pilot, condition: Callable[[], object],
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the UI"
         await pilot.pause(0.05)
+
+
+def modules_imported_by(code: str, roots: tuple[str, ...] = ("torch", "regtui")) -> list[str]:
+    """The modules under `roots` that a fresh interpreter has imported after running `code`."""
+    import subprocess
+    import sys
+
+    probe = (f"{code}\nimport sys\n"
+             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {roots!r}))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return eval(result.stdout.strip().splitlines()[-1])

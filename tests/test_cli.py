@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers import HANG_SECONDS, spawn_run, wait_for_epochs
+from helpers import HANG_SECONDS, modules_imported_by, spawn_run, wait_for_epochs
 from regtui.cli import app
 from regtui.events import Epoch, read_events
 from regtui.rundir import list_runs
@@ -24,13 +24,10 @@ def invoke(*args: str):
 
 
 def test_help_starts_without_importing_torch_or_the_run_machinery() -> None:
-    code = ("import sys; from typer.testing import CliRunner; from regtui.cli import app; "
-            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
-            "assert 'run' in r.output; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'regtui')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    imported = eval(result.stdout.strip())
+    imported = modules_imported_by(
+        "from typer.testing import CliRunner; from regtui.cli import app; "
+        "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+        "assert 'run' in r.output")
     # Only the command line's own modules: no torch, config, presets or run directory.
     assert all(name == "regtui" or name.startswith("regtui.cli") for name in imported), imported
 

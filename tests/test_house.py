@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import HANG_SECONDS, tiny, wait_for
+from helpers import HANG_SECONDS, modules_imported_by, tiny, wait_for
 from regtui import train
 from regtui.events import Epoch, RunFinished, RunStarted, Step, to_json
 from regtui.rundir import (RunData, RunDirError, RunStore, delete_run, fold_summary,
@@ -205,13 +205,6 @@ def test_the_live_source_collapses_a_flood_of_steps(tmp_path: Path) -> None:
 
 
 def test_the_tui_and_the_views_import_neither_torch_nor_train() -> None:
-    import subprocess
-    import sys
-
-    code = ("import sys; import regtui.tui.app, regtui.cli.runs, regtui.views.export, "
-            "regtui.views.compare, regtui.sources, regtui.engine; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch' "
-            "or m.startswith('regtui.train')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    imported = modules_imported_by("import regtui.tui.app, regtui.cli.runs, regtui.views.export,"
+                                   " regtui.views.compare, regtui.sources, regtui.engine")
+    assert [m for m in imported if m.startswith(("torch", "regtui.train"))] == []
