@@ -1,10 +1,11 @@
 # Two commands on a fresh machine: `make run` and `make test`.
+# `make test` runs the behaviour tiers (CI); `make bench-test` the tests marked bench.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench docs clean
+.PHONY: install run test bench-test bench docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +19,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+bench-test: $(STAMP)
+	$(BIN)/python -m pytest -q -m bench
 
 bench: $(STAMP)
 	$(BIN)/regtui bench

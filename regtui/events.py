@@ -155,21 +155,33 @@ _FIELD_NAMES = {name: frozenset(f.name for f in dataclasses.fields(cls))
                 for name, cls in EVENT_TYPES.items()}
 
 
-def from_dict(data: dict[str, Any]) -> Event | None:
-    """The event for a parsed line; None for unknown types."""
+def from_dict(data: dict[str, Any], restore_floats: bool = True) -> Event | None:
+    """The event for a parsed line; None for unknown types. restore_floats=False when the
+    line is known to hold no "nan"/"inf" string (see has_float_words): a long run's
+    lines then skip the walk through every value."""
     kind = data.get("type", "")
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         return None
     names = _FIELD_NAMES[kind]
+    if not restore_floats:
+        return cls(**{key: value for key, value in data.items() if key in names})
     return cls(**{key: _restore_floats(value) for key, value in data.items() if key in names})
+
+
+def has_float_words(line: str | bytes) -> bool:
+    """Whether a JSON line may hold a non-finite number written as a string ("nan",
+    "inf", "-inf"): such a string is always quoted in the line."""
+    if isinstance(line, bytes):
+        return b'"nan"' in line or b'inf"' in line
+    return '"nan"' in line or 'inf"' in line
 
 
 def from_json(line: str) -> Event | None:
     """The event on one line; None for a torn, unparsable or unknown line."""
     try:
         data = json.loads(line)
-        return from_dict(data) if isinstance(data, dict) else None
+        return from_dict(data, has_float_words(line)) if isinstance(data, dict) else None
     except (json.JSONDecodeError, TypeError, ValueError):
         return None
 

@@ -57,7 +57,27 @@ class EventSource(Protocol):
         """The view is done with the run: stop any reading."""
 
 
-class ReplaySource:
+class _WatchingSource:
+    """What the sources that only read a run share: no control, no failure of their own."""
+
+    _run_dir: Path | None = None
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self._run_dir
+
+    @property
+    def control(self) -> Control | None:
+        return None  # pause and stop belong to the process that trains the run
+
+    def failure(self) -> tuple[str, bool] | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+class ReplaySource(_WatchingSource):
     """A run that will not change, from a list of events: all of them at the first poll."""
 
     kind = "replay"
@@ -73,20 +93,9 @@ class ReplaySource:
         """A finished run on disk, read a chunk per poll (see DiskSource)."""
         return DiskSource(run_dir, follow=False)
 
-    @property
-    def run_dir(self) -> Path | None:
-        return self._run_dir
-
-    @property
-    def control(self) -> Control | None:
-        return None
-
     def poll(self) -> list[Event]:
         events, self._pending = self._pending, []
         return events
-
-    def failure(self) -> tuple[str, bool] | None:
-        return None
 
     def writer_gone(self) -> bool:
         """A replayed run that started and never finished was interrupted."""
@@ -95,11 +104,8 @@ class ReplaySource:
     def pending(self) -> bool:
         return bool(self._pending)
 
-    def close(self) -> None:
-        pass
 
-
-class DiskSource:
+class DiskSource(_WatchingSource):
     """A run directory read as its events.jsonl grows (never written to).
 
     follow=True: another process is writing it (`watch`); follow=False: a replay of a
@@ -108,7 +114,7 @@ class DiskSource:
     each poll hands over at most `batch` events, so folding them stays a few tens of
     milliseconds however long the run. `regtui bench -w S100k` times a long run."""
 
-    def __init__(self, run_dir: Path, follow: bool = True, batch: int = 20_000,
+    def __init__(self, run_dir: Path, follow: bool = True, batch: int = 5_000,
                  interval: float = 0.25) -> None:
         self.kind = "follow" if follow else "replay"
         self._run_dir = run_dir
@@ -125,6 +131,9 @@ class DiskSource:
 
     def _read(self) -> None:
         while not self._closed.is_set():
+            if len(self._queue) > 2 * self._batch:  # the view is behind: memory stays bounded
+                self._closed.wait(0.02)
+                continue
             events = self._follower.poll()
             self._queue.extend(events)  # deque appends are atomic: no lock needed
             self._started |= any(isinstance(e, RunStarted) for e in events)
@@ -134,14 +143,6 @@ class DiskSource:
             if self._follower.at_end:
                 self._closed.wait(self._interval)
         self._read_all.set()
-
-    @property
-    def run_dir(self) -> Path | None:
-        return self._run_dir
-
-    @property
-    def control(self) -> Control | None:
-        return None
 
     def poll(self) -> list[Event]:
         queue = self._queue
@@ -158,9 +159,6 @@ class DiskSource:
     def close(self) -> None:
         """Stop the reader thread (a view that no longer shows the run)."""
         self._closed.set()
-
-    def failure(self) -> tuple[str, bool] | None:
-        return None
 
     def writer_gone(self) -> bool:
         if not self._started or self._finished:

@@ -1,23 +1,16 @@
-"""Shared fixtures: every test gets its own runs dir, config home and torch cache."""
+"""Shared fixtures: every test gets its own runs dir, config home and torch cache.
+
+Helpers that tests call (tiny configs, spawned runs, waits) are in helpers.py.
+"""
 
 from __future__ import annotations
 
-import os
-import struct
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator
 
 import pytest
-import torch
 
-from regtui import presets
-from regtui.events import Epoch, read_events
-
-# Small and fast: a 240-sample digits subset and a narrow MLP train in well under a second.
-TINY = ["data.train_subset=240", "model.hidden=[32]", "train.batch_size=32"]
+from helpers import TrainingHold
 
 
 @pytest.fixture(autouse=True)
@@ -33,45 +26,24 @@ def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
-def tiny(*assignments: str, preset_names: Sequence[str] = (), epochs: int = 1,
-         seed: int = 0, device: str = "cpu") -> presets.Resolved:
-    """A resolved config for a tiny run (on the CPU unless `device` says otherwise)."""
-    flags = {"train": {"epochs": epochs, "seed": seed, "device": device}}
-    return presets.resolve(preset_names, [*TINY, *assignments], flags)
+@pytest.fixture
+def held_training(monkeypatch: pytest.MonkeyPatch) -> Iterator[TrainingHold]:
+    """Runs started in this test (regtui.train.start) hold after their first epoch until
+    their Control is asked to stop; whatever the test left held is stopped at the end."""
+    from regtui import train
+
+    hold = TrainingHold(epoch=1, give_up=_textual_worker_cancelled)
+    monkeypatch.setattr(train, "start", hold.wrap(train.start))
+    yield hold
+    hold.release()
 
 
-def new_store(runs_dir: Path):
-    """A fresh run directory's writer, for tests that build a Trainer by hand."""
-    from regtui.rundir import RunStore
+def _textual_worker_cancelled() -> bool:
+    """The App that trains on this thread has exited (a test failed while its run was held):
+    without this, the event loop's shutdown would wait for the held thread."""
+    from textual.worker import NoActiveWorker, get_current_worker
 
-    return RunStore.create(runs_dir, "test", "")
-
-
-def spawn_run(runs_dir: Path, epochs: int, *assignments: str) -> subprocess.Popen:
-    """A real `regtui run` in its own process (to kill, interrupt or watch)."""
-    env = {**os.environ, "REGTUI_RUNS_DIR": str(runs_dir), "PYTHONUNBUFFERED": "1"}
-    settings = [arg for a in [*TINY[:2], "train.batch_size=8", *assignments]
-                for arg in ("--set", a)]
-    command = [sys.executable, "-m", "regtui.cli", "run", "--headless", "--device", "cpu",
-               *settings, "--epochs", str(epochs)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-
-
-def wait_for_epochs(runs_dir: Path, count: int, process: subprocess.Popen) -> Path:
-    """The spawned run's directory, once it has written `count` epochs."""
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        for events in runs_dir.glob("*/events.jsonl"):
-            if sum(isinstance(e, Epoch) for e in read_events(events)) >= count:
-                return events.parent
-        assert process.poll() is None, process.stdout.read()
-        time.sleep(0.05)
-    raise AssertionError("the run did not reach its epochs in time")
-
-
-def write_idx(path: Path, array: torch.Tensor) -> None:
-    """The MNIST IDX format: magic (0, 0, uint8 type, ndim), big-endian dims, raw bytes."""
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
-    header += b"".join(struct.pack(">I", size) for size in array.shape)
-    path.write_bytes(header + array.to(torch.uint8).numpy().tobytes())
+    try:
+        return get_current_worker().is_cancelled
+    except NoActiveWorker:
+        return False

@@ -1,6 +1,10 @@
 """The bench's reference loops do the same work as regtui's trainer (timings live in the
-bench); its workloads pair, report and read runs as they say. Tests that run a whole
-workload or pair are marked `bench` (`pytest -m bench`)."""
+bench); its workloads pair, report and read runs as they say.
+
+Tests that run a bench workload or pair (real runs on both sides, the bench command) are
+marked `bench`: `make bench-test` runs them, `make test` does not. Argument checks, IDX
+reading, exit codes and the small-scale reader workloads are unmarked: `make test` runs them.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from conftest import new_store, write_idx
+from helpers import new_store, write_idx
 from regtui.bench import mnist, pairing, reference, report, rundirs, scale, trainer
 from regtui.bench.workloads import Result, Workload, expand_names, measure
 from regtui.cli import app
@@ -32,6 +36,7 @@ def small(config: RunConfig) -> RunConfig:
     return replace(config, data=replace(config.data, train_subset=256))
 
 
+@pytest.mark.bench
 def test_bare_loop_trains_the_same_model_on_the_same_batches(tmp_path: Path) -> None:
     config = small(trainer.bench_config("cpu", epochs=1))
     seen = []
@@ -41,6 +46,7 @@ def test_bare_loop_trains_the_same_model_on_the_same_batches(tmp_path: Path) -> 
     assert bare_loss == regtui_loss  # same initial weights, same batches, same steps
 
 
+@pytest.mark.bench
 @pytest.mark.parametrize("bare_first", [False, True])
 def test_lockstep_times_both_sides_of_a_real_run(bare_first: bool, tmp_path: Path,
                                                  monkeypatch) -> None:
@@ -91,6 +97,7 @@ def test_w2_times_the_monitor_and_headless_runs_in_one_process(tmp_path: Path) -
         assert events[-1].type == "run_finished" and events[-1].status == "completed"
 
 
+@pytest.mark.bench
 def test_textbook_loop_starts_from_the_same_weights_and_trains(tmp_path: Path) -> None:
     config = trainer.bench_config("cpu", augment=True, epochs=1)
     ours, theirs = prepare(config), prepare(config)
@@ -205,6 +212,7 @@ def test_both_t98_contenders_start_from_the_same_weights(tmp_path: Path) -> None
         assert torch.equal(a, b), name
 
 
+@pytest.mark.bench
 def test_t98_reports_the_time_the_target_is_first_reached(tmp_path: Path, monkeypatch) -> None:
     data = mnist.mnist_t10k(fake_t10k(tmp_path / "t10k"))
     monkeypatch.setattr(scale, "T98_MAX_EPOCHS", 2)
@@ -219,6 +227,7 @@ def test_t98_reports_the_time_the_target_is_first_reached(tmp_path: Path, monkey
     assert scale.t98_textbook("cpu", data) == math.inf
 
 
+@pytest.mark.bench
 def test_w3_contenders_report_samples_per_second(tmp_path: Path) -> None:
     data = scale.cifar_shaped(64)
     assert data[0].images.shape == (64, 3, 32, 32) and data[0].images.dtype == torch.uint8
@@ -349,7 +358,7 @@ def test_reader_workloads_measure_list_and_open(tmp_path: Path, monkeypatch) -> 
                                  s100k_steps=100)
     assert l1000.workload == "L1000" and l1000.theirs is None and len(l1000.ratios) == 0
     assert l1000.met == (l1000.ours_seconds < 1.0)
-    assert s100k.ours == "RunData.load" and s100k.peak_mb is not None and s100k.ours_seconds > 0
+    assert s100k.ours == "show opens it" and s100k.peak_mb is not None and s100k.ours_seconds > 0
     assert any(line.startswith("L1000: writing 4 runs of 10 epochs:") for line in lines)
     assert sum(line.startswith("S100k: writing") for line in lines) == 2  # once, before and after
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import spawn_run, wait_for_epochs
+from helpers import HANG_SECONDS, modules_imported_by, spawn_run, wait_for_epochs
 from regtui.cli import app
 from regtui.events import Epoch, read_events
 from regtui.rundir import list_runs
@@ -24,13 +24,10 @@ def invoke(*args: str):
 
 
 def test_help_starts_without_importing_torch_or_the_run_machinery() -> None:
-    code = ("import sys; from typer.testing import CliRunner; from regtui.cli import app; "
-            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
-            "assert 'run' in r.output; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'regtui')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    imported = eval(result.stdout.strip())
+    imported = modules_imported_by(
+        "from typer.testing import CliRunner; from regtui.cli import app; "
+        "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+        "assert 'run' in r.output")
     # Only the command line's own modules: no torch, config, presets or run directory.
     assert all(name == "regtui" or name.startswith("regtui.cli") for name in imported), imported
 
@@ -115,12 +112,13 @@ def test_diverged_run_exits_1(runs_dir: Path) -> None:
 
 
 def test_sigkill_keeps_finished_epochs_and_resume_completes(runs_dir: Path) -> None:
-    process = spawn_run(runs_dir, 200, "train.checkpoint_seconds=0")  # last.pt every epoch
+    # last.pt every epoch; killed while held after epoch 2, so it cannot have written more
+    process = spawn_run(runs_dir, "train.checkpoint_seconds=0", hold_at_epoch=2)
     run_dir = wait_for_epochs(runs_dir, 2, process)
     process.kill()
     process.wait()
     epochs = [e.epoch for e in read_events(run_dir / "events.jsonl") if isinstance(e, Epoch)]
-    assert epochs[:2] == [1, 2]
+    assert epochs == [1, 2]
     (record,) = list_runs(runs_dir)
     assert record.status == "interrupted"
     assert "interrupted" in invoke("runs").output
@@ -130,7 +128,7 @@ def test_sigkill_keeps_finished_epochs_and_resume_completes(runs_dir: Path) -> N
 
 
 def test_sigkill_before_the_first_checkpoint_resume_says_so(runs_dir: Path) -> None:
-    process = spawn_run(runs_dir, 200, "train.checkpoint_seconds=1000")
+    process = spawn_run(runs_dir, "train.checkpoint_seconds=1000", hold_at_epoch=1)
     run_dir = wait_for_epochs(runs_dir, 1, process)
     process.kill()
     process.wait()
@@ -142,10 +140,10 @@ def test_sigkill_before_the_first_checkpoint_resume_says_so(runs_dir: Path) -> N
 
 
 def test_ctrl_c_ends_the_run_cleanly_with_exit_130(runs_dir: Path) -> None:
-    process = spawn_run(runs_dir, epochs=200)
+    process = spawn_run(runs_dir, hold_at_epoch=1)  # held until Ctrl-C asks it to stop
     run_dir = wait_for_epochs(runs_dir, 1, process)
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
+    output, _ = process.communicate(timeout=HANG_SECONDS)
     assert process.returncode == 130, output
     assert "Traceback" not in output
     final = read_events(run_dir / "events.jsonl")[-1]

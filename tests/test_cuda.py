@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import tiny, new_store
+from helpers import new_store, tiny
 from regtui import train
 from regtui.control import Control
 from regtui.events import Epoch, read_events

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import write_idx
+from helpers import write_idx
 
 from regtui.config import AugmentConfig, DataConfig
 from regtui.train import data
@@ -159,19 +159,32 @@ def test_sampled_parameters_stay_in_range_with_the_right_flip_rate() -> None:
     assert params["vflip"].float().mean().item() == 0
 
 
-def test_rotation_matches_torchvision_on_a_centred_square() -> None:
-    from torchvision.transforms.functional import InterpolationMode, rotate
+@pytest.mark.parametrize("angle", [90.0, 30.0, -30.0])
+def test_rotation_turns_the_way_torchvision_does(angle: float) -> None:
+    from torchvision.transforms.v2.functional import InterpolationMode, rotate
 
     image = torch.zeros(1, 1, 21, 21)
-    image[..., 10, 4:17] = 1.0  # a horizontal bar through the centre
+    image[..., 10, 10:17] = 1.0  # an arm from the centre to the right
+    image[..., 4:10, 10] = 0.5  # and a fainter one up: no rotation or flip maps it to itself
+    sampler = augmenter(rotation=90)
+    params = sampler.sample_geometry(1, 21, 21, torch.device("cpu"))
+    params["angle"] = torch.tensor([angle])
+    ours = sampler.apply_geometry(image, params)
+    reference = rotate(image, angle, interpolation=InterpolationMode.BILINEAR)
+    turned_the_other_way = rotate(image, -angle, interpolation=InterpolationMode.BILINEAR)
+    assert torch.allclose(ours, reference, atol=1e-4)
+    assert not torch.allclose(ours, turned_the_other_way, atol=0.1)  # the sign is pinned
+
+
+def test_positive_angles_turn_counter_clockwise() -> None:
+    image = torch.zeros(1, 1, 21, 21)
+    image[..., 10, 10:17] = 1.0  # an arm from the centre to the right
     sampler = augmenter(rotation=90)
     params = sampler.sample_geometry(1, 21, 21, torch.device("cpu"))
     params["angle"] = torch.tensor([90.0])
     ours = sampler.apply_geometry(image, params)
-    reference = rotate(image, 90.0, interpolation=InterpolationMode.BILINEAR)
-    assert torch.allclose(ours, reference, atol=1e-4) or \
-        torch.allclose(ours, rotate(image, -90.0), atol=1e-4)
-    assert ours[0, 0, 4:17, 10].min().item() > 0.99  # the bar is now vertical
+    assert ours[0, 0, 4:11, 10].min().item() > 0.99  # it now points up (rows above the centre)
+    assert ours[0, 0, 11:, 10].max().item() < 0.01
 
 
 def test_photometric_and_erasing() -> None:

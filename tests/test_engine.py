@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import tiny, new_store
+from helpers import REQUIRED_PRESETS, new_store, tiny
 from regtui import train
 from regtui.config import InitConfig, ModelConfig
 from regtui.control import Control
@@ -19,7 +19,6 @@ from regtui.train import models, regularize
 from regtui.train.initializers import initializer
 from regtui.train.loop import Trainer
 from regtui.train.setup import prepare
-from test_presets import REQUIRED
 
 
 def run_events(resolved, runs_dir: Path, control: Control | None = None):
@@ -41,7 +40,7 @@ def fake_pretrained_weights() -> None:
     torch.save(resnet18().state_dict(), path)
 
 
-@pytest.mark.parametrize("name", REQUIRED + ["cosine"])
+@pytest.mark.parametrize("name", REQUIRED_PRESETS + ["cosine"])
 def test_every_preset_trains_one_epoch(name: str, runs_dir: Path) -> None:
     extra = []
     if name == "transfer":
@@ -81,34 +80,39 @@ def test_seeded_cpu_runs_repeat_exactly(runs_dir: Path) -> None:
     assert other_seed[0].train_loss != first[0].train_loss
 
 
-def _std_of_first_weight(scheme: str, activation: str = "relu") -> tuple[float, nn.Linear]:
+def _initialized_layer(scheme: str, activation: str) -> nn.Linear:
+    """A 400-in, 300-out linear layer initialized by regtui's scheme for `activation`."""
     torch.manual_seed(0)
     layer = nn.Linear(400, 300)
     layer.apply(initializer(InitConfig(scheme=scheme), activation))
-    return layer.weight.std().item(), layer
+    return layer
 
 
-@pytest.mark.parametrize("scheme, expected", [
-    ("xavier_uniform", math.sqrt(2 / 700)),          # gain 1 for ... relu gain is sqrt(2)
-    ("xavier_normal", math.sqrt(2 / 700)),
-    ("kaiming_normal", math.sqrt(2) / math.sqrt(400)),
-    ("kaiming_uniform", math.sqrt(2) / math.sqrt(400)),
-    ("orthogonal", None),
-    ("normal", 0.02),
+FAN_IN, FAN_OUT = 400, 300
+TANH_GAIN, RELU_GAIN = 5 / 3, math.sqrt(2)  # torch's recommended gains (calculate_gain)
+
+
+@pytest.mark.parametrize("scheme, activation, expected_std", [
+    # xavier: gain * sqrt(2 / (fan_in + fan_out)); kaiming (fan_in mode): gain / sqrt(fan_in)
+    ("xavier_uniform", "tanh", TANH_GAIN * math.sqrt(2 / (FAN_IN + FAN_OUT))),
+    ("xavier_normal", "tanh", TANH_GAIN * math.sqrt(2 / (FAN_IN + FAN_OUT))),
+    ("xavier_uniform", "relu", RELU_GAIN * math.sqrt(2 / (FAN_IN + FAN_OUT))),
+    ("kaiming_normal", "tanh", TANH_GAIN / math.sqrt(FAN_IN)),
+    ("kaiming_uniform", "tanh", TANH_GAIN / math.sqrt(FAN_IN)),
+    ("kaiming_normal", "relu", RELU_GAIN / math.sqrt(FAN_IN)),
+    ("normal", "tanh", 0.02),  # init.std's default, whatever the activation
 ])
-def test_init_statistics_match_the_formulas(scheme: str, expected: float | None) -> None:
-    std, layer = _std_of_first_weight(scheme, activation="tanh")
-    gain = 5 / 3  # torch's recommended gain for tanh, used by xavier and orthogonal
-    if scheme.startswith("xavier"):
-        expected = gain * math.sqrt(2 / (400 + 300))
-    if scheme.startswith("kaiming"):
-        expected = gain / math.sqrt(400)
-    if scheme == "orthogonal":
-        rows = layer.weight / gain
-        identity = rows @ rows.T
-        assert torch.allclose(identity, torch.eye(300), atol=1e-4)
-        return
-    assert std == pytest.approx(expected, rel=0.03)
+def test_init_statistics_match_the_formulas(scheme: str, activation: str,
+                                            expected_std: float) -> None:
+    layer = _initialized_layer(scheme, activation)
+    assert layer.weight.std().item() == pytest.approx(expected_std, rel=0.03)
+    assert torch.count_nonzero(layer.bias) == 0
+
+
+def test_orthogonal_init_has_orthogonal_rows_scaled_by_the_gain() -> None:
+    layer = _initialized_layer("orthogonal", "tanh")
+    rows = layer.weight / TANH_GAIN
+    assert torch.allclose(rows @ rows.T, torch.eye(FAN_OUT), atol=1e-4)
     assert torch.count_nonzero(layer.bias) == 0
 
 
@@ -338,10 +342,59 @@ def test_bad_init_in_a_deep_mlp_shows_vanishing_gradients(runs_dir: Path) -> Non
     assert [e for e in seen if e.type == "alert"] == []
 
 
+OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
+
+
+def _optimizer_recording_fused(monkeypatch: pytest.MonkeyPatch, optimizer: str,
+                               missing_kernel: Exception | None) -> list[object]:
+    """Replaces torch's optimizer class with one that records each `fused` it is asked for;
+    with `missing_kernel`, asking for fused=True raises it, as a torch or a device without
+    the fused kernel does. The recorded list is returned."""
+    real_class = getattr(torch.optim, OPTIMIZER_CLASSES[optimizer])
+    fused_requests: list[object] = []
+
+    class Recording(real_class):
+        def __init__(self, params, **options) -> None:
+            fused_requests.append(options.get("fused"))
+            if options.pop("fused", None) and missing_kernel is not None:
+                raise missing_kernel
+            super().__init__(params, **options)  # never fused: the installed torch is not tested
+
+    monkeypatch.setattr(torch.optim, OPTIMIZER_CLASSES[optimizer], Recording)
+    return fused_requests
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
-def test_optimizers_step_in_their_fused_kernel(optimizer: str, runs_dir: Path) -> None:
-    resolved = tiny(f"train.optimizer={optimizer}", "train.lr=0.01", epochs=2)
+def test_optimizers_ask_for_their_fused_kernel(optimizer: str, runs_dir: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    fused_requests = _optimizer_recording_fused(monkeypatch, optimizer, missing_kernel=None)
+    resolved = tiny(f"train.optimizer={optimizer}", "train.lr=0.01", "train.momentum=0.5")
     trainer = Trainer(prepare(resolved.config), new_store(runs_dir), emit=lambda event: None)
-    assert trainer.optimizer.defaults["fused"]
-    losses = [e.train_loss for e in epochs_of(run_events(resolved, runs_dir)[2])]
+    assert fused_requests == [True]  # offered, so taken: no second, unfused optimizer
+    assert trainer.optimizer.defaults["lr"] == 0.01
+    if optimizer == "sgd":
+        assert trainer.optimizer.defaults["momentum"] == 0.5
+
+
+NO_FUSED_KERNEL = "`fused=True` requires all the params to be floating point Tensors of " \
+    "supported devices"  # torch's words where the device or dtype has no fused kernel
+
+
+@pytest.mark.parametrize("optimizer, missing_kernel", [
+    pytest.param("sgd", RuntimeError(NO_FUSED_KERNEL), id="sgd-unsupported-device"),
+    pytest.param("adam", RuntimeError(NO_FUSED_KERNEL), id="adam-unsupported-device"),
+    pytest.param("adamw", TypeError("__init__() got an unexpected keyword argument 'fused'"),
+                 id="adamw-torch-without-fused"),
+    pytest.param("adam", ValueError("`fused` and `foreach` cannot be `True` together."),
+                 id="adam-fused-refused"),
+])
+def test_optimizers_without_a_fused_kernel_fall_back_and_train(
+        optimizer: str, missing_kernel: Exception, runs_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fused_requests = _optimizer_recording_fused(monkeypatch, optimizer, missing_kernel)
+    resolved = tiny(f"train.optimizer={optimizer}", "train.lr=0.01", epochs=2)
+    _, finished, seen = run_events(resolved, runs_dir)
+    assert fused_requests == [True, None]  # asked for fused, then the default kernel
+    assert finished.status == "completed", finished.error
+    losses = [epoch.train_loss for epoch in epochs_of(seen)]
     assert losses[1] < losses[0]  # and it trains

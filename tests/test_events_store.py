@@ -103,16 +103,18 @@ def test_lock_held_by_another_process_means_running(runs_dir: Path) -> None:
     store = RunStore.create(runs_dir, "x", "")
     store.write(_started())
     store.close()
+    # The holder keeps the lock until it is killed (it waits on its stdin, not on a clock).
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl,sys,time; f=open(sys.argv[1],'a');"
-         "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)",
-         str(store.path / "run.lock")], stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-c", "import fcntl,sys; f=open(sys.argv[1],'a');"
+         "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); sys.stdin.read()",
+         str(store.path / "run.lock")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         assert load_summary(store.path)["status"] == "running"
     finally:
         holder.kill()
-        holder.wait()
+        holder.communicate()  # reaped, its pipes closed
     assert load_summary(store.path)["status"] == "interrupted"
 
 

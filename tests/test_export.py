@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tiny
+from helpers import tiny
 from regtui import train
 from regtui.cli import app
 from regtui.views.export import CSV_COLUMNS, export

@@ -4,15 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REQUIRED_PRESETS
 from regtui import presets
 from regtui.config import ConfigError
 
-REQUIRED = ["baseline", "dropout", "l1", "l2", "elasticnet", "batchnorm", "gradclip",
-            "label-smoothing", "early-stopping", "xavier", "he", "orthogonal", "bad-init",
-            "augment-light", "augment-strong", "mixup", "cutmix", "transfer"]
 
-
-@pytest.mark.parametrize("name", REQUIRED)
+@pytest.mark.parametrize("name", REQUIRED_PRESETS)
 def test_builtin_preset_loads_with_an_actionable_description(name: str) -> None:
     preset = presets.load(name)
     assert preset.builtin and preset.group in presets.GROUPS
@@ -43,7 +40,7 @@ def test_unknown_preset_lists_the_known_ones() -> None:
         presets.load("dropuot")
     message = str(caught.value)
     assert "unknown preset 'dropuot'" in message
-    assert all(name in message for name in REQUIRED)
+    assert all(name in message for name in REQUIRED_PRESETS)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -80,16 +77,6 @@ def test_bad_preset_files_name_the_file_and_key(tmp_path: Path, text: str, needl
 def test_settings_toml_shows_what_the_preset_changes() -> None:
     assert presets.settings_toml(presets.load("l2")) == "[regularization]\nl2 = 0.001\n"
     assert "changes nothing" in presets.settings_toml(presets.load("baseline"))
-
-
-def test_readme_documents_every_setting_and_preset() -> None:
-    from regtui.config import describe_fields
-
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    for key, *_ in describe_fields():
-        assert f"`{key}`" in readme, f"{key} is missing from the README's reference"
-    for name in presets.known_names():
-        assert f"`{name}`" in readme
 
 
 def test_explicit_settings_are_what_the_presets_do_not_explain() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import spawn_run, tiny, wait_for_epochs
+from helpers import spawn_run, text_of, tiny, wait_for, wait_for_epochs
 from regtui import train
 from regtui.cli import app
 from regtui.control import Control
@@ -21,7 +21,6 @@ from regtui.tui.screens.export import ExportDialog
 from regtui.tui.screens.monitor import MonitorScreen
 from regtui.tui.screens.runs import RunsScreen
 from scripted import scripted_run
-from test_tui import text_of, wait_for
 
 
 def _stop_after_first_epoch(control: Control):
@@ -40,9 +39,9 @@ class _BreaksInTraining(Control):
 def every_status(tmp_path_factory):
     """Runs that ended every way a run can end, and one still going: status -> run dir."""
     runs_dir = tmp_path_factory.mktemp("runs")
-    process = spawn_run(runs_dir, epochs=500)  # first: it is found as the one run with epochs
+    process = spawn_run(runs_dir, hold_at_epoch=1)  # first: the one run with epochs on disk
     paths = {"interrupted": wait_for_epochs(runs_dir, 1, process)}
-    process.kill()  # SIGKILL: no run_finished, the lock goes with the process
+    process.kill()  # SIGKILL while held: no run_finished, the lock goes with the process
     process.wait()
     paths["completed"] = train.start(tiny(epochs=2), runs_dir, name="done")[0]
     control = Control()

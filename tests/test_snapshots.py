@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpers import wait_for
 from regtui.tui.app import RegtuiApp
 from scripted import ScriptedSource, scripted_run
 
 
 async def _settle(pilot) -> None:
-    """Wait until every scripted event is in and the plots show all of them."""
-    for _ in range(100):
+    """Wait until every scripted event is in and the screen shows all of them (however long
+    the redraw timer takes on a loaded machine: a snapshot of a half-drawn screen fails)."""
+    def settled() -> bool:
         monitor = pilot.app.monitor
-        delivered = monitor is not None and not monitor.source.pending()  # every event taken
-        if monitor is None or (delivered and monitor.drawn_version == monitor.state.version
-                               and monitor.drawn_curves == monitor.state.curves_version):
-            break
-        await pilot.pause(0.05)
+        if monitor is None:
+            return True
+        state = monitor.state
+        return (not monitor.source.pending() and  # every scripted event taken
+                monitor.drawn_version == state.version and
+                monitor.drawn_curves == state.curves_version)
+
+    await wait_for(pilot, settled)
     await pilot.pause(0.3)
 
 

@@ -150,13 +150,12 @@ def open_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, tuple[list, list]
     the plots draw (downsampled, as the monitor draws them)."""
     source = ReplaySource.from_dir(run_dir)
     state = RunState()
-    source.wait_until_read()
-    while source.pending() or not len(state.epochs):
+    while True:  # as the monitor polls, without its pauses
         events = source.poll()
-        if not events:
-            break
         for event in events:
             state.add(event)
+        if not events and source.wait_until_read(0.005) and not source.pending():
+            break
     series = {key: state.epochs.downsampled(key) for key in MONITOR_SERIES}
     return state.summary.to_dict(), series
 

@@ -165,7 +165,7 @@ def reader_workloads(progress: Callable[[str], None] = lambda line: None,
             None, "< 1 s", lambda seconds: seconds < 1.0, warmup=False),
         "S100k": Workload(
             "S100k", f"open a run of {rundirs.S100K_EPOCHS:,} epochs and {s100k_steps:,} "
-                     "steps (summary + series, fresh process)", "RunData.load", None,
+                     "steps (summary + series, fresh process)", "show opens it", None,
             alone(open_long_run), None, "<= 2 s", lambda seconds: seconds <= 2.0,
             warmup=False, peak_bytes=lambda: max(peaks, default=None)),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from regtui.events import STEP_MARK, Event, from_dict
+from regtui.events import STEP_MARK, Event, from_dict, has_float_words
 
 CHUNK_BYTES = 8 * 1024 * 1024
 _STEP_BYTES = STEP_MARK.encode()
@@ -61,4 +61,4 @@ def _parse(line: bytes) -> Event | None:
         data = json.loads(line)
     except ValueError:  # JSONDecodeError, UnicodeDecodeError
         return None
-    return from_dict(data) if isinstance(data, dict) else None
+    return from_dict(data, has_float_words(line)) if isinstance(data, dict) else None
