@@ -23,13 +23,14 @@ import pytest
 import torch
 
 import regtui
+from helpers import HANG_SECONDS, modules_imported_by, wait_for
 from regtui.api import DisabledRun, Run
 from regtui.api.epochs import EpochGatherer
 from regtui.api.metrics import MetricNames, recognise, to_float
 from regtui.api.ranks import detect
 from regtui.config import ConfigError
 from regtui.events import Alert, Checkpoint, Epoch, RunFinished, RunStarted, Step, read_events
-from regtui.rundir import (RunData, RunWriteError, list_runs, load_summary, request_stop)
+from regtui.rundir import RunData, RunWriteError, list_runs, load_summary, request_stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -354,14 +355,14 @@ def test_init_fails_fast_on_what_it_is_given(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- in a process of its own
 
 def test_import_regtui_is_light_and_init_loads_on_use(tmp_path: Path, runs_dir: Path) -> None:
+    heavy = ("torch", "textual", "typer", "rich", "lightning", "accelerate")
+    assert modules_imported_by("import regtui", heavy) == []
     done = run_script(tmp_path, """
         import sys
         import regtui
-        heavy = sorted(m for m in ("torch", "textual", "typer") if m in sys.modules)
         run = regtui.init(config={"lr": 0.1})
         run.log({"loss": 0.5}, epoch=1)
-        heavy += sorted(m for m in ("torch", "textual", "typer") if m in sys.modules)
-        print("heavy:", heavy)
+        print("heavy:", sorted(m for m in ("torch", "textual", "typer") if m in sys.modules))
     """, runs_dir)
     assert done.returncode == 0, done.stderr
     assert "heavy: []" in done.stdout
@@ -398,7 +399,7 @@ def test_kill_9_leaves_an_interrupted_run_with_its_epochs(tmp_path: Path, runs_d
     environ = {**os.environ, "REGTUI_RUNS_DIR": str(runs_dir),
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen([sys.executable, str(script)], env=environ)
-    deadline = time.time() + 30
+    deadline = time.time() + HANG_SECONDS  # only turns a hang into a failure
     while time.time() < deadline and not any(
             sum(isinstance(e, Epoch) for e in read_events(p)) >= 3
             for p in runs_dir.glob("*/events.jsonl")):
@@ -482,12 +483,6 @@ async def test_a_watching_monitor_shows_a_live_api_run_and_can_ask_it_to_stop(
     from regtui.sources import FollowSource
     from regtui.tui.app import RegtuiApp
 
-    async def wait_for(pilot, condition) -> None:
-        deadline = time.monotonic() + 30
-        while not condition():
-            assert time.monotonic() < deadline, "timed out waiting for the UI"
-            await pilot.pause(0.05)
-
     monkeypatch.setattr("regtui.api.run.STOP_CHECK_SECONDS", 0.0)
     run = regtui.init(name="watched", num_classes=10, epochs=4, print_alerts=False)
     app = RegtuiApp(runs_dir, source=FollowSource(run.path))  # what `regtui watch` opens
@@ -515,10 +510,7 @@ async def test_a_watched_trainer_run_says_it_cannot_be_stopped_from_here(runs_di
     store.write(RunStarted(run_id=store.run_id))
     app = RegtuiApp(runs_dir, source=FollowSource(store.path))
     async with app.run_test(size=(100, 30)) as pilot:
-        for _ in range(100):
-            if app.monitor.state.started is not None:
-                break
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.monitor.state.started is not None)
         await pilot.press("s")
         await pilot.pause(0.1)
         assert any("cannot be stopped from here" in n.message for n in app._notifications)

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from typer.testing import CliRunner
 
 import regtui
-from conftest import write_idx
+from helpers import write_idx
 from regtui.cli import app
 from regtui.events import Alert, Checkpoint, RunFinished, RunStarted, Step, read_events
 from regtui.rundir import RunData, list_runs, request_stop
