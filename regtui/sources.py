@@ -56,15 +56,23 @@ class ReplaySource:
 
     kind = "replay"
 
-    def __init__(self, events: Sequence[Event], run_dir: Path | None = None) -> None:
+    def __init__(self, events: Sequence[Event], run_dir: Path | None = None,
+                 failure: str | None = None) -> None:
         self._pending: list[Event] = list(events)
         self._run_dir = run_dir
+        self._failure = failure
         self._started = any(isinstance(e, RunStarted) for e in events)
         self._finished = any(isinstance(e, RunFinished) for e in events)
 
     @classmethod
     def from_dir(cls, run_dir: Path) -> ReplaySource:
-        return cls(read_events(run_dir / EVENTS_NAME), run_dir)
+        """Every readable event of the run (bad lines skipped); a file that cannot be
+        read at all is reported through failure(), not raised."""
+        try:
+            return cls(read_events(run_dir / EVENTS_NAME), run_dir)
+        except OSError as error:
+            return cls([], run_dir, f"cannot read {run_dir / EVENTS_NAME}: "
+                                    f"{error.strerror or error}")
 
     @property
     def run_dir(self) -> Path | None:
@@ -79,7 +87,7 @@ class ReplaySource:
         return events
 
     def failure(self) -> tuple[str, bool] | None:
-        return None
+        return (self._failure, True) if self._failure else None
 
     def writer_gone(self) -> bool:
         """A replayed run that started and never finished was interrupted."""

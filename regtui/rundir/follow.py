@@ -20,7 +20,7 @@ class EventFollower:
             with open(self.path, "rb") as handle:
                 handle.seek(self.offset)
                 data = handle.read()
-        except FileNotFoundError:
+        except OSError:  # not there yet (or not readable now): try again at the next poll
             return []
         self.offset += len(data)
         lines = (self.partial + data.decode("utf-8", errors="replace")).split("\n")
