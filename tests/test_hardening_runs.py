@@ -295,7 +295,7 @@ def cli(*args: str, runs_dir: Path) -> subprocess.CompletedProcess:
 def assert_whole(run_dir: Path) -> None:
     """Nothing half-written left as if whole: every event line parses, no temporary file,
     every checkpoint that is there loads."""
-    assert not [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+    assert not [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")]  # files, folders
     for line in (run_dir / "events.jsonl").read_text().splitlines():
         json.loads(line)
     for name in ("last.pt", "best.pt"):
@@ -321,6 +321,10 @@ def test_a_full_disk_fails_the_run_in_one_line(tmp_path: Path) -> None:
         assert exported.returncode == 2 and len(exported.stderr.strip().splitlines()) == 1
         assert "No space left" in exported.stderr
         assert not (run_dir / "export.md").exists()
+        board = cli("export", run_dir.name, "-f", "tensorboard", runs_dir=disk)
+        assert board.returncode == 2 and len(board.stderr.strip().splitlines()) == 1, \
+            board.stderr
+        assert not (run_dir / "tensorboard").exists()
         assert_whole(run_dir)
 
 

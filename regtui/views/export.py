@@ -6,11 +6,13 @@ runs because the summary is folded from whatever events are readable.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import json
 import math
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -154,9 +156,29 @@ def to_tensorboard(run: RunData, folder: Path) -> list[Path]:
     except ImportError:
         raise ExportError("the tensorboard export needs tensorboard: "
                           "pip install 'regtui[tensorboard]'") from None
-    write_export_folder(run.path, folder, lambda staging: _write_tensorboard(
-        run, staging, SummaryWriter), TENSORBOARD_FILES)
+    with _quiet_writer_threads():
+        write_export_folder(run.path, folder, lambda staging: _write_tensorboard(
+            run, staging, SummaryWriter), TENSORBOARD_FILES)
     return sorted(folder.rglob(TENSORBOARD_FILES))
+
+
+@contextlib.contextmanager
+def _quiet_writer_threads():
+    """TensorBoard writes from a thread of its own; when that write fails (a full disk)
+    the thread prints its traceback and the same error is raised again on our side. Keep
+    the error, drop the thread's traceback: bad output is one line."""
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if type(args.thread).__module__.startswith("tensorboard."):
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
 
 
 def _write_tensorboard(run: RunData, folder: Path, summary_writer) -> None:
