@@ -271,15 +271,22 @@ class Diagnoser:
         self._rows: list[dict] = []  # history as plain dicts, kept for cheap state_dicts
         self.fired: dict[str, str] = {}  # kind -> the level it last fired at
         self.quiet: dict[str, int] = {}  # kind -> epochs since its last finding
+        self.diverging: str | None = None  # the latest epoch's critical divergence finding
 
     def update(self, event: Epoch, measured: Collection[str] | None = None) -> list[Alert]:
-        """measured: the Epoch fields the run measured this epoch (None: all of them)."""
+        """The alerts this epoch fires. Also sets `diverging` to the reason when this
+        epoch counts as diverged, whether or not that fires an alert (a detector that has
+        fired stays quiet until it re-arms; the trainer must stop all the same).
+        measured: the Epoch fields the run measured this epoch (None: all of them)."""
         point = Point.of(event, measured)
         self.history.append(point)
         self._rows.append(asdict(point))
         alerts = []
+        self.diverging = None
         for kind, detect in DETECTORS.items():
             finding = detect(self.history, self.ctx)
+            if kind == "divergence" and finding is not None and finding.level == "critical":
+                self.diverging = finding.message
             alert = self._on_finding(kind, finding, event.epoch)
             if alert:
                 alerts.append(alert)

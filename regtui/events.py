@@ -6,10 +6,14 @@ so every field has a default and unknown fields are ignored on reading.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import functools
 import json
 import math
 import time
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator
@@ -140,49 +144,178 @@ _FLOAT_WORDS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def _restore_floats(value: Any) -> Any:
-    kind = type(value)
-    if kind is str:
-        return _FLOAT_WORDS.get(value, value)
-    if kind is dict:
+    if isinstance(value, str) and value in _FLOAT_WORDS:
+        return _FLOAT_WORDS[value]
+    if isinstance(value, dict):
         return {key: _restore_floats(item) for key, item in value.items()}
-    if kind is list:
+    if isinstance(value, list):
         return [_restore_floats(item) for item in value]
-    return value  # numbers, booleans, None: as they are (the common case, checked fast)
+    return value
 
 
-# Each type's field names, looked up once: a long run's file has 100,000s of lines.
-_FIELD_NAMES = {name: frozenset(f.name for f in dataclasses.fields(cls))
-                for name, cls in EVENT_TYPES.items()}
+class BadEvent(ValueError):
+    """A line of valid JSON whose fields have the wrong types (`"epoch": "two"`)."""
 
 
-def from_dict(data: dict[str, Any], restore_floats: bool = True) -> Event | None:
-    """The event for a parsed line; None for unknown types. restore_floats=False when the
-    line is known to hold no "nan"/"inf" string (see has_float_words): a long run's
-    lines then skip the walk through every value."""
-    kind = data.get("type", "")
-    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise BadEvent(f"not a number: {value!r:.40}")
+    if isinstance(value, str):
+        if value not in _FLOAT_WORDS:
+            raise BadEvent(f"not a number: {value!r:.40}")
+        return _FLOAT_WORDS[value]
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float
+        raise BadEvent("number out of range") from None
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise BadEvent(f"not an integer: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise BadEvent(f"not an integer: {value!r:.40}")
+
+
+def coerce(value: Any, hint: Any) -> Any:
+    """`value` as the type `hint` (float, int, str, bool, Any, list[...], dict[str, ...],
+    X | None), numbers coerced (2.0 -> 2, 2 -> 2.0, "nan" -> nan); raises BadEvent when it
+    cannot be. For readers of files regtui wrote, which a person or a fault may have
+    changed."""
+    kind = type(value)
+    if (hint is float and kind is float) or (hint is int and kind is int) or \
+            (hint is str and kind is str):
+        return value  # the common case, first: a long run's file has 100,000s of lines
+    if hint is Any:
+        return _restore_floats(value)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return coerce(value, option)
+            except BadEvent:
+                continue
+        raise BadEvent(f"unexpected {type(value).__name__}")
+    if hint is float:
+        return _number(value)
+    if hint is int:
+        return _integer(value)
+    if hint in (str, bool):
+        if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
+            raise BadEvent(f"not a {hint.__name__}: {value!r:.40}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise BadEvent(f"not a list: {value!r:.40}")
+        return [coerce(item, args[0]) for item in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise BadEvent(f"not a table: {value!r:.40}")
+        return {key: coerce(item, args[1]) for key, item in value.items()}
+    raise BadEvent(f"unsupported field type {hint!r}")  # pragma: no cover
+
+
+# Tables inside events that the views read: a known key with the wrong type is dropped
+# (the rest of the event stays readable); keys not listed pass through.
+_TABLE_KEYS: dict[tuple[str, str], dict[str, Any]] = {
+    ("run_started", "env"): {"device": str, "device_name": str, "torch": str, "python": str,
+                             "precision": str, "threads": int},
+    ("run_started", "model"): {"params": int, "trainable": int, "layers": list[str]},
+    ("run_started", "data"): {"name": str, "shape": list[int], "classes": int, "train": int,
+                              "val": int, "test": int, "warnings": list[str],
+                              "steps_per_epoch": int},
+    ("epoch", "extras"): {"weight_norm": float, "sparsity": float, "clipped": float,
+                          "frozen": bool, "layer_grad_norms": dict[str, float]},
+}
+
+
+def _checked_table(kind: str, name: str, table: dict[str, Any]) -> dict[str, Any]:
+    known = _TABLE_KEYS.get((kind, name))
+    if not known:
+        return table
+    checked = {}
+    for key, value in table.items():
+        try:
+            checked[key] = coerce(value, known[key]) if key in known else value
+        except BadEvent:
+            continue
+    return checked
+
+
+def _checked_samples(samples: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+    """run_finished's sample images, all or nothing: {} unless every part fits."""
+    if not samples:
+        return {}
+    try:
+        shape = coerce(samples.get("shape"), list[int])
+        pixels = coerce(samples.get("pixels"), list[str])
+        labels = coerce(samples.get("labels"), list[int])
+        predictions = coerce(samples.get("predictions"), list[int])
+    except BadEvent:
+        return {}
+    count = len(classes)
+    if len(shape) != 3 or shape[0] not in (1, 3) or not all(0 < n <= 1024 for n in shape) or \
+            not all(0 <= n < count for n in labels + predictions) or \
+            not len(pixels) == len(labels) == len(predictions):
+        return {}
+    size = shape[0] * shape[1] * shape[2]
+    try:  # every image must decode to its C*H*W bytes (a view draws them pixel by pixel)
+        if any(len(base64.b64decode(image, validate=True)) != size for image in pixels):
+            return {}
+    except ValueError:  # binascii.Error
+        return {}
+    return {**samples, "shape": shape, "pixels": pixels, "labels": labels,
+            "predictions": predictions}
+
+
+@functools.cache
+def _field_types(cls: type[Event]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def from_dict(data: dict[str, Any]) -> Event | None:
+    """The event for a parsed line; None for unknown types.
+
+    Field types are checked and numbers coerced (an int where a float belongs, "nan");
+    raises BadEvent for a field of the wrong type (`"epoch": "two"`, a config that is not
+    a table), so that a reader skips the line instead of failing later."""
+    cls = EVENT_TYPES.get(data.get("type", "")) if isinstance(data.get("type"), str) else None
     if cls is None:
         return None
-    names = _FIELD_NAMES[kind]
-    if not restore_floats:
-        return cls(**{key: value for key, value in data.items() if key in names})
-    return cls(**{key: _restore_floats(value) for key, value in data.items() if key in names})
+    fields = {}
+    for name, hint in _field_types(cls).items():
+        if name in data:
+            value = coerce(data[name], hint)
+            fields[name] = _checked_table(cls.type, name, value) if isinstance(value, dict) \
+                else value
+    if cls is RunFinished and "samples" in fields:
+        fields["samples"] = _checked_samples(fields["samples"], fields.get("classes", []))
+    return cls(**fields)
 
 
-def has_float_words(line: str | bytes) -> bool:
-    """Whether a JSON line may hold a non-finite number written as a string ("nan",
-    "inf", "-inf"): such a string is always quoted in the line."""
-    if isinstance(line, bytes):
-        return b'"nan"' in line or b'inf"' in line
-    return '"nan"' in line or 'inf"' in line
+def _parse(line: str) -> Event | None:
+    """The event on one line: None for an unknown type; BadEvent for a line that is not
+    an event at all (not JSON, not an object, wrong field types)."""
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        raise BadEvent("not JSON") from None
+    if not isinstance(data, dict):
+        raise BadEvent("not a JSON object")
+    return from_dict(data)
 
 
 def from_json(line: str) -> Event | None:
-    """The event on one line; None for a torn, unparsable or unknown line."""
+    """The event on one line; None for a torn, unparsable, ill-typed or unknown line."""
     try:
-        data = json.loads(line)
-        return from_dict(data, has_float_words(line)) if isinstance(data, dict) else None
-    except (json.JSONDecodeError, TypeError, ValueError):
+        return _parse(line)
+    except BadEvent:
         return None
 
 
@@ -193,14 +326,51 @@ def parse_lines(lines: Iterable[str]) -> Iterator[Event]:
             yield event
 
 
+@dataclass
+class EventLog:
+    """Every readable event of an events.jsonl, and how many complete lines were not
+    (a torn last line and an unknown event type do not count as unreadable)."""
+    events: list[Event]
+    unreadable: int = 0
+
+
+def parse_log(text: str) -> EventLog:
+    """The events in the text of an events.jsonl; bad lines skipped and counted."""
+    lines = text.split("\n")
+    torn = lines.pop()  # "" when the text ends with a newline; else a line being written
+    events: list[Event] = []
+    unreadable = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            event = _parse(line)
+        except BadEvent:
+            unreadable += 1
+            continue
+        if event is not None:
+            events.append(event)
+    if torn.strip():
+        event = from_json(torn)  # a complete last line without its newline is still read
+        if event is not None:
+            events.append(event)
+    return EventLog(events, unreadable)
+
+
+def read_log(path: Path) -> EventLog:
+    """The events of an events.jsonl with the count of unreadable lines (empty if the file
+    does not exist yet). Raises OSError when the file exists but cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return parse_log(handle.read())
+    except FileNotFoundError:
+        return EventLog([])
+
+
 # How to_json writes a step event's type: found without parsing the line.
 STEP_MARK = '"type":"step"'
 
 
 def read_events(path: Path) -> list[Event]:
     """Every readable event in an events.jsonl (empty if the file does not exist yet)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return list(parse_lines(handle))
-    except FileNotFoundError:
-        return []
+    return read_log(path).events

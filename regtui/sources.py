@@ -82,9 +82,11 @@ class ReplaySource(_WatchingSource):
 
     kind = "replay"
 
-    def __init__(self, events: Sequence[Event], run_dir: Path | None = None) -> None:
+    def __init__(self, events: Sequence[Event], run_dir: Path | None = None,
+                 failure: str | None = None) -> None:
         self._pending: list[Event] = list(events)
         self._run_dir = run_dir
+        self._failure = failure
         self._started = any(isinstance(e, RunStarted) for e in events)
         self._finished = any(isinstance(e, RunFinished) for e in events)
 
@@ -96,6 +98,9 @@ class ReplaySource(_WatchingSource):
     def poll(self) -> list[Event]:
         events, self._pending = self._pending, []
         return events
+
+    def failure(self) -> tuple[str, bool] | None:
+        return (self._failure, True) if self._failure else None
 
     def writer_gone(self) -> bool:
         """A replayed run that started and never finished was interrupted."""
@@ -159,6 +164,10 @@ class DiskSource(_WatchingSource):
     def close(self) -> None:
         """Stop the reader thread (a view that no longer shows the run)."""
         self._closed.set()
+
+    def failure(self) -> tuple[str, bool] | None:
+        error = self._follower.error
+        return (f"cannot read {self._follower.path}: {error}", True) if error else None
 
     def writer_gone(self) -> bool:
         if not self._started or self._finished:

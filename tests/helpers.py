@@ -159,3 +159,32 @@ def modules_imported_by(code: str, roots: tuple[str, ...] = ("torch", "regtui"))
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return eval(result.stdout.strip().splitlines()[-1])
+
+
+def plant_pretrained_weights(monkeypatch, payload: bytes | None = None,
+                             matching_hash: bool = True) -> Path:
+    """Stand-in for the download: a file in this test's torch cache where regtui looks for
+    resnet18's ImageNet weights (by default real resnet18 weights, randomly initialized).
+
+    With matching_hash, the published URL is patched to carry this file's own SHA-256
+    prefix (as torchvision's real name carries the real file's), so the hash check passes;
+    without, the file sits under the real name and its hash does not match."""
+    import hashlib
+    import io
+
+    from torchvision.models import resnet18
+
+    from regtui.train import models
+
+    if payload is None:
+        buffer = io.BytesIO()
+        torch.save(resnet18().state_dict(), buffer)
+        payload = buffer.getvalue()
+    if matching_hash:
+        prefix = hashlib.sha256(payload).hexdigest()[:8]
+        url = f"https://download.pytorch.org/models/resnet18-{prefix}.pth"
+        monkeypatch.setattr(models, "pretrained_weights_url", lambda: url)
+    path = models.pretrained_weights_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(payload)
+    return path

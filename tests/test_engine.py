@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import REQUIRED_PRESETS, new_store, tiny
+from helpers import REQUIRED_PRESETS, new_store, plant_pretrained_weights, tiny
 from regtui import train
 from regtui.config import InitConfig, ModelConfig
 from regtui.control import Control
@@ -31,20 +31,12 @@ def epochs_of(events) -> list[Epoch]:
     return [e for e in events if isinstance(e, Epoch)]
 
 
-def fake_pretrained_weights() -> None:
-    """Stand-in for the download: real resnet18 weights file where torchvision looks."""
-    from torchvision.models import resnet18
-
-    path = models.pretrained_weights_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(resnet18().state_dict(), path)
-
-
 @pytest.mark.parametrize("name", REQUIRED_PRESETS + ["cosine"])
-def test_every_preset_trains_one_epoch(name: str, runs_dir: Path) -> None:
+def test_every_preset_trains_one_epoch(name: str, runs_dir: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     extra = []
     if name == "transfer":
-        fake_pretrained_weights()
+        plant_pretrained_weights(monkeypatch)
         extra = ["data.train_subset=64", "data.val_fraction=0.05", "data.test_fraction=0.05"]
     run_dir, finished, seen = run_events(tiny(*extra, preset_names=[name]), runs_dir)
     assert finished.status == "completed", finished.error
@@ -59,8 +51,9 @@ def test_pretrained_without_cached_weights_says_how_to_get_them() -> None:
         prepare(tiny(preset_names=["transfer"]).config)
 
 
-def test_transfer_freezes_the_backbone_then_fine_tunes(runs_dir: Path) -> None:
-    fake_pretrained_weights()
+def test_transfer_freezes_the_backbone_then_fine_tunes(runs_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    plant_pretrained_weights(monkeypatch)
     resolved = tiny("data.train_subset=32", "data.val_fraction=0.05", "data.test_fraction=0.05",
                     "model.freeze_epochs=1", preset_names=["transfer"], epochs=2)
     _, finished, seen = run_events(resolved, runs_dir)

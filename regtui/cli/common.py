@@ -8,11 +8,61 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any, Sequence
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
+
+try:  # typer >= 0.26 carries its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click import exceptions as click_exceptions
+
+
+class OneLineErrors(TyperGroup):
+    """The command group, with usage errors (`--lr abc`, `--epochs 1.5`, an unknown
+    option, a stray or missing argument) as one line on stderr and exit status 2, as
+    every other bad input, instead of click's framed box. --help, completion and every
+    command's own exit status are untouched."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                  **extra)
+        except click_exceptions.NoArgsIsHelpError as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click_exceptions.UsageError as error:
+            print_error(f"{error.format_message()} (`{_command_name(error.ctx)} --help` lists "
+                        "what it accepts)")
+            sys.exit(error.exit_code)
+        except click_exceptions.ClickException as error:
+            print_error(error.format_message())
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            print_error("aborted")
+            sys.exit(1)
+        # Without standalone mode a command's typer.Exit(code) comes back as its code.
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+def _command_name(ctx: Any) -> str:
+    """`regtui run` for the context of `run`, however the program was started."""
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    return " ".join(["regtui", *reversed(names)])
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=False,
     invoke_without_command=True,
     pretty_exceptions_enable=False,
@@ -38,7 +88,16 @@ def runs_dir_option() -> Path:
     return typer.Option(None, "--runs-dir", envvar="REGTUI_RUNS_DIR", help=RUNS_DIR_HELP)
 
 
+def print_error(message: str) -> None:
+    """`regtui: message` as one line on stderr; the message is printed literally (no rich
+    markup: `[foo]` stays `[foo]`), without control characters or line breaks."""
+    from regtui.views.format import safe_text
+
+    err.print(Text.assemble(("regtui:", "bold red"), " ", safe_text(message)),
+              soft_wrap=True, highlight=False)
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print one clear line to stderr; raise the returned Exit."""
-    err.print(f"[bold red]regtui:[/] {message}", markup=True, soft_wrap=True)
+    print_error(message)
     return typer.Exit(code)

@@ -24,11 +24,16 @@ def presets_command(
             _show_preset(presets_module.load(name))
             return
         from rich.table import Table
+        from rich.text import Text
 
+        from regtui.views.format import safe_text
+
+        # Names and descriptions come from files (a user's presets): shown as plain text.
         table = Table("name", "group", "description", box=None, pad_edge=False)
         for preset in presets_module.available():
-            table.add_row(f"[bold]{preset.name}[/]" + ("" if preset.builtin else " (user)"),
-                          preset.group, preset.summary)
+            table.add_row(Text.assemble((safe_text(preset.name), "bold"),
+                                        "" if preset.builtin else " (user)"),
+                          Text(safe_text(preset.group)), Text(safe_text(preset.summary)))
         out.print(table)
         out.print("\nCompose left to right: regtui run --preset he --preset dropout. "
                   "`regtui presets NAME` shows one in full.")
@@ -37,8 +42,12 @@ def presets_command(
 
 
 def _show_preset(preset: presets_module.Preset) -> None:
-    from regtui import presets as presets_module
+    from rich.text import Text
 
-    out.print(f"[bold]{preset.name}[/]  ({preset.group}; {preset.path})\n")
-    out.print(preset.description + "\n")
-    out.print(presets_module.settings_toml(preset), markup=False)
+    from regtui import presets as presets_module
+    from regtui.views.format import safe_text
+
+    out.print(Text.assemble((safe_text(preset.name), "bold"),
+                            safe_text(f"  ({preset.group}; {preset.path})"), "\n"))
+    out.print(Text(safe_text(preset.description, lines=True) + "\n"))
+    out.print(Text(safe_text(presets_module.settings_toml(preset), lines=True)))

@@ -50,7 +50,8 @@ def _install_signal_handlers(control) -> dict:
         if control.stop_requested:
             raise KeyboardInterrupt
         control.stop("interrupted")
-        err.print("[yellow]stopping after the current step (Ctrl-C again to force)[/]")
+        err.print("stopping after the current step (Ctrl-C again to force)", style="yellow",
+                  markup=False)
 
     return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
@@ -118,16 +119,21 @@ def _resume(run_ref: Path, runs_dir: Path, preset, set_, config, flags) -> None:
         raise fail(str(error))
 
     from regtui.engine import resumed_run
+    from regtui.events import read_events
+    from regtui.rundir import EVENTS_NAME
 
-    _train(resumed_run(run_dir, epochs=flags["epochs"], device=flags["device"], buffered=False))
+    # The console judges the whole run at the end, the epochs before this resume included.
+    earlier = read_events(run_dir / EVENTS_NAME)
+    _train(resumed_run(run_dir, epochs=flags["epochs"], device=flags["device"], buffered=False),
+           earlier)
 
 
-def _train(source) -> None:
-    """Train `source` (a LiveSource) here, headless, with the console view subscribed;
-    map the outcome to the exit status."""
+def _train(source, earlier=()) -> None:
+    """Train `source` (a LiveSource) here, headless, with the console view subscribed
+    (`earlier`: the run's events before a resume); map the outcome to the exit status."""
     from regtui.views.console import ConsoleView
 
-    view = ConsoleView(out)
+    view = ConsoleView(out, earlier=earlier, errors=err)
     source.subscribe(view)
     previous = _install_signal_handlers(source.control)
     try:
@@ -138,5 +144,7 @@ def _train(source) -> None:
         view.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    out.print(f"run directory: {source.run_dir}")
+    from regtui.views.format import safe_text
+
+    out.print(safe_text(f"run directory: {source.run_dir}"), markup=False)
     raise typer.Exit(EXIT_BY_STATUS.get(finished.status, EXIT_FAILED))

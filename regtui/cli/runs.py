@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from regtui.cli.common import app, fail, out, runs_dir_option
+from regtui.cli.common import (EXIT_BAD_INPUT, app, err, fail, out, print_error,
+                               runs_dir_option)
 
 @app.command("runs")
 def runs_command(
@@ -17,6 +18,7 @@ def runs_command(
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """List the runs: id, presets, status, epochs, best val acc, final gap, diagnosis."""
+    from regtui.views.format import safe_text
     from regtui.views.runs_table import runs_table
     from regtui.rundir import default_runs_dir, list_runs
 
@@ -29,9 +31,17 @@ def runs_command(
         raise typer.Exit(RegtuiApp(runs_dir, browse=True).run() or 0)
     records = list_runs(runs_dir)
     if not records:
-        out.print(f"no runs in {runs_dir}; start one with: regtui run --preset dropout")
+        out.print(safe_text(f"no runs in {runs_dir}; start one with: regtui run --preset "
+                            "dropout"), markup=False)
         return
     out.print(runs_table(records))
+    unreadable = [r for r in records if r.status == "unreadable"]
+    skipped = sum(r.summary.get("unreadable_lines") or 0 for r in records)
+    if unreadable or skipped:
+        notes = ([f"{len(unreadable)} run(s) could not be read (reason in the diagnosis "
+                  "column)"] if unreadable else []) + \
+            ([f"{skipped} unreadable line(s) of events.jsonl skipped"] if skipped else [])
+        err.print(safe_text("note: " + "; ".join(notes)), style="yellow", markup=False)
 
 
 # ---------------------------------------------------------------- show and watch
@@ -63,7 +73,11 @@ def show_command(
         from regtui.rundir import RunData
         from regtui.views.export import to_markdown
 
-        print(to_markdown(RunData.load(run_dir)), end="")
+        try:
+            run = RunData.load(run_dir)
+        except RunDirError as error:
+            raise fail(str(error))
+        print(to_markdown(run), end="")  # free of control characters (to_markdown)
         return
     from regtui.sources import source_for
     from regtui.tui.app import RegtuiApp
@@ -125,14 +139,18 @@ def compare_command(
         runs = [RunData.load(find_run(runs_dir or default_runs_dir(), ref)) for ref in run_refs]
     except RunDirError as error:
         raise fail(str(error))
+    from rich.text import Text
+
+    from regtui.views.format import safe_text
+
     comparison = compare(runs)
     console = Console(highlight=False, no_color=plain, width=out.width)
     console.print(comparison_table(comparison))
     console.print()
     for index in range(1, len(runs)):
-        console.print(f"#{index + 1} vs #1: {comparison.attribution(index)}")
+        console.print(Text(safe_text(f"#{index + 1} vs #1: {comparison.attribution(index)}")))
     console.print()
-    console.print(text_plot(comparison), markup=False)
+    console.print(Text(safe_text(text_plot(comparison), lines=True)))
 
 
 # ---------------------------------------------------------------- export
@@ -141,13 +159,14 @@ def compare_command(
 def export_command(
     run_ref: Optional[str] = typer.Argument(None, metavar="RUN", help="Run directory, id or part of an id."),
     fmt: list[str] = typer.Option(["md"], "--format", "-f", help="md, json, csv, html, tensorboard or all; repeatable."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File (folder for tensorboard) to write; one run and one format only."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="File (folder for tensorboard) to write; one run and one format only."),
     every_run: bool = typer.Option(False, "--all", help="Export every run in the runs dir."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Write a run's summary as md, json, csv, html or TensorBoard files (into the run dir by default)."""
     from regtui.views import export as export_module
     from regtui.rundir import RunDirError, default_runs_dir, find_run, list_runs
+    from regtui.views.format import safe_text
 
     runs_dir = runs_dir or default_runs_dir()
     formats = list(export_module.FORMATS) if "all" in fmt else fmt
@@ -161,12 +180,26 @@ def export_command(
         runs = [r.path for r in list_runs(runs_dir)] if every_run else [find_run(runs_dir, run_ref)]
     except RunDirError as error:
         raise fail(str(error))
-    if output and (len(runs) > 1 or len(formats) > 1):
+    if output is not None and not output.strip():
+        raise fail("-o: empty; give a file name (a folder for tensorboard)")
+    target = Path(output) if output is not None else None
+    if target and (len(runs) > 1 or len(formats) > 1):
         raise fail("-o names one file: use it with one RUN and one --format")
     for run_dir in runs:
         for name in formats:
             try:
-                written = export_module.export(run_dir, name, output)
+                written = export_module.export(run_dir, name, target)
+            except RunDirError as error:
+                if not every_run:
+                    raise fail(str(error))
+                print_error(f"skipped: {error}")  # --all: one bad run does not stop the rest
+                break
             except export_module.ExportError as error:
                 raise fail(str(error))
-            out.print(f"{name}: {written}")
+            except OSError as error:  # read-only, full, a file where a folder should be, ...
+                where = target or run_dir
+                raise fail(f"cannot write the {name} export of {run_dir.name} to {where}: "
+                           f"{error.strerror or error}"
+                           + ("; give -o PATH somewhere writable" if target is None else ""),
+                           EXIT_BAD_INPUT)
+            out.print(safe_text(f"{name}: {written}"), markup=False)

@@ -41,8 +41,50 @@ def write_atomic(path: Path, data: str | bytes | memoryview) -> None:
         raise
 
 
+class AppendFile:
+    """Appends whole records to a file (events.jsonl), never through a symbolic link.
+
+    A record is written with unbuffered writes; when one fails part-way (a full disk),
+    the file is cut back to where the record began, so no half record is left to look
+    like a whole one, and the space it took is free again."""
+
+    def __init__(self, path: Path) -> None:
+        """Raises OSError (ELOOP for a symbolic link at `path`, ...)."""
+        self.path = path
+        self._descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT |
+                                   getattr(os, "O_NOFOLLOW", 0), 0o644)
+        # True when a record may have been left unfinished (a failed cut): the next
+        # record then starts on a fresh line.
+        self.torn = False
+
+    def append(self, record: str) -> None:
+        """Write `record` (text, UTF-8) at the end, whole or not at all. Raises OSError."""
+        data = memoryview((("\n" if self.torn else "") + record).encode("utf-8"))
+        start = os.fstat(self._descriptor).st_size
+        try:
+            while data:
+                written = os.write(self._descriptor, data)
+                data = data[written:]
+        except OSError:
+            try:
+                os.ftruncate(self._descriptor, start)
+            except OSError:
+                self.torn = True
+            raise
+        self.torn = False
+
+    def sync(self) -> None:
+        os.fsync(self._descriptor)
+
+    def close(self) -> None:
+        if self._descriptor >= 0:
+            descriptor, self._descriptor = self._descriptor, -1
+            os.close(descriptor)
+
+
 def open_append(path: Path):
-    """A text handle appending to `path`, refusing to follow a symbolic link there."""
+    """A text handle appending to `path`, refusing to follow a symbolic link there (for
+    appends that need no whole-record guarantee; events.jsonl uses AppendFile)."""
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT |
                          getattr(os, "O_NOFOLLOW", 0), 0o644)
     return os.fdopen(descriptor, "a", encoding="utf-8")

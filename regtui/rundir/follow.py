@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from regtui.events import STEP_MARK, Event, from_dict, has_float_words
+from regtui.events import STEP_MARK, BadEvent, Event, from_dict
 
 CHUNK_BYTES = 8 * 1024 * 1024
 _STEP_BYTES = STEP_MARK.encode()
@@ -28,14 +28,19 @@ class EventFollower:
         self.offset = 0
         self.partial = b""  # an unfinished last line, kept until its newline arrives
         self.at_end = False  # the last poll reached the end of the file
+        self.error: str | None = None  # why the file cannot be read (None: it can, or is absent)
 
     def poll(self) -> list[Event]:
         try:
             with open(self.path, "rb") as handle:
                 handle.seek(self.offset)
                 data = handle.read(self.chunk_bytes)
-        except FileNotFoundError:
+        except FileNotFoundError:  # not there yet: try again at the next poll
             return []
+        except OSError as error:  # not readable now: say so, and try again at the next poll
+            self.error = error.strerror or str(error)
+            return []
+        self.error = None
         self.at_end = len(data) < self.chunk_bytes
         self.offset += len(data)
         lines = (self.partial + data).split(b"\n")
@@ -59,6 +64,11 @@ def _parse(line: bytes) -> Event | None:
         return None
     try:
         data = json.loads(line)
-    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
         return None
-    return from_dict(data, has_float_words(line)) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return from_dict(data)
+    except BadEvent:  # valid JSON with fields of the wrong types: skipped
+        return None

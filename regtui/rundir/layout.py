@@ -45,5 +45,8 @@ def new_run_id(label: str) -> str:
 
 def is_run_dir(path: Path) -> bool:
     """A directory with a config.toml and an events.jsonl (not a symlink to one)."""
-    return not path.is_symlink() and (path / CONFIG_NAME).is_file() and \
-        (path / EVENTS_NAME).is_file()
+    try:
+        return not path.is_symlink() and (path / CONFIG_NAME).is_file() and \
+            (path / EVENTS_NAME).is_file()
+    except OSError:  # a path that cannot even be looked at is no run we can use
+        return False

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from regtui.config import RunConfig, from_recorded
-from regtui.events import Epoch, Event, RunStarted, read_events
+from regtui.events import BadEvent, Epoch, Event, EventLog, RunStarted, coerce, read_log
 from regtui.rundir.layout import CONFIG_NAME, EVENTS_NAME, SUMMARY_NAME, RunDirError, is_run_dir
 from regtui.rundir.lock import is_alive
 from regtui.rundir.summary import SummaryBuilder
+
+UNREADABLE = "unreadable"  # the status of a run whose events cannot be read at all
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,76 @@ def _resolve_status(summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return summary
 
 
-def fold_summary(run_dir: Path) -> dict[str, Any]:
-    """The summary folded from events.jsonl (exact), with running / interrupted resolved."""
+def _read(run_dir: Path) -> tuple[EventLog, SummaryBuilder]:
+    """The run's events and their fold; raises RunDirError when events.jsonl cannot be
+    read or holds lines but not one readable event."""
+    try:
+        log = read_log(run_dir / EVENTS_NAME)
+    except OSError as error:
+        raise RunDirError(f"cannot read {EVENTS_NAME}: {error.strerror or error}") from None
+    if log.unreadable and not log.events:
+        raise RunDirError(f"none of the {log.unreadable} lines of {EVENTS_NAME} is a "
+                          "readable event")
     builder = SummaryBuilder()
-    for event in read_events(run_dir / EVENTS_NAME):
+    for event in log.events:
         builder.add(event)
+    builder.unreadable_lines = log.unreadable
+    return log, builder
+
+
+def unreadable_summary(run_dir: Path, reason: str) -> dict[str, Any]:
+    """The summary of a run that cannot be read: every field empty, status `unreadable`,
+    the reason in `reason`, so that lists show it beside the others."""
+    summary = SummaryBuilder().to_dict()
+    summary.update(run_id=run_dir.name, status=UNREADABLE, reason=reason)
+    return summary
+
+
+def fold_summary(run_dir: Path) -> dict[str, Any]:
+    """The summary folded from events.jsonl (exact), with running / interrupted resolved.
+
+    Lines that are not readable events are skipped and counted (`unreadable_lines`);
+    raises RunDirError when the file cannot be read at all."""
+    _, builder = _read(run_dir)
     return _resolve_status(builder.to_dict(), run_dir)
+
+
+# The fields of summary.json that readers use, with their types: a summary.json that does
+# not match (hand-edited, written by a broken tool) is ignored and the run folded instead.
+_ALERT_TYPES = {"epoch": int, "kind": str, "level": str, "message": str,
+                "suggest": list[str], "onset_epoch": int | None}
+SUMMARY_TYPES: dict[str, Any] = {
+    "run_id": str, "presets": list[str], "dataset": str | None, "model": str | None,
+    "device": str | None, "params": int | None, "status": str, "reason": str,
+    "error": str | None, "epochs_completed": int, "epochs_planned": int | None,
+    "best_epoch": int | None, "best_val_acc": float | None, "best_val_loss": float | None,
+    "test_acc": float | None, "test_loss": float | None, "train_seconds": float,
+    "final": dict[str, Any] | None, "final_gap": float | None,
+    "confusion_matrix": list[list[int]] | None, "classes": list[str],
+    "alerts": list[dict[str, Any]], "diagnosis": dict[str, Any] | None,
+    "started": float | None, "finished": float | None,
+}
+
+
+def checked_summary(summary: Any) -> dict[str, Any] | None:
+    """summary.json's content with its field types checked (numbers coerced, "nan" read
+    as a float); None when any field a reader uses is missing or of the wrong type."""
+    if not isinstance(summary, dict):
+        return None
+    try:
+        checked = {**summary, **{key: coerce(summary[key], hint)
+                                 for key, hint in SUMMARY_TYPES.items()}}
+        checked["alerts"] = [{**alert, **{key: coerce(alert.get(key), hint)
+                                          for key, hint in _ALERT_TYPES.items()}}
+                             for alert in checked["alerts"]]
+        diagnosis = checked["diagnosis"]
+        if diagnosis is not None:
+            coerce(diagnosis.get("verdict"), str)
+            coerce(diagnosis.get("kind"), str)
+        checked["unreadable_lines"] = coerce(summary.get("unreadable_lines", 0), int)
+    except (BadEvent, KeyError):
+        return None
+    return checked
 
 
 def load_summary(run_dir: Path) -> dict[str, Any]:
@@ -58,22 +124,37 @@ def load_summary(run_dir: Path) -> dict[str, Any]:
     Reading summary.json instead of every event is what lets 1,000 runs list in well
     under a second (`regtui bench -w L1000`)."""
     try:
-        summary = json.loads((run_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return fold_summary(run_dir)
-    if not isinstance(summary, dict) or "status" not in summary:
+        summary = checked_summary(json.loads(
+            (run_dir / SUMMARY_NAME).read_text(encoding="utf-8")))
+    except (OSError, ValueError, RecursionError):
+        summary = None
+    if summary is None:
         return fold_summary(run_dir)
     if summary["status"] == "running" and not is_alive(run_dir):
         return fold_summary(run_dir)  # its last second is only in events.jsonl
     return _resolve_status(summary, run_dir)
 
 
+def read_record(run_dir: Path) -> RunRecord:
+    """One run for a list. Never raises: a run that cannot be read is listed with the
+    status `unreadable` and the reason."""
+    try:
+        return RunRecord(run_dir, load_summary(run_dir))
+    except RunDirError as error:
+        return RunRecord(run_dir, unreadable_summary(run_dir, str(error)))
+    except Exception as error:  # noqa: BLE001 - one bad run must not hide the others
+        return RunRecord(run_dir, unreadable_summary(run_dir, f"{type(error).__name__}: "
+                                                              f"{error}"))
+
+
 def list_runs(runs_dir: Path) -> list[RunRecord]:
-    """Every run under runs_dir, oldest first (ids start with their start time)."""
-    if not runs_dir.is_dir():
+    """Every run under runs_dir, oldest first (ids start with their start time); a run
+    that cannot be read is listed as `unreadable`, with the reason."""
+    try:
+        paths = sorted(p for p in runs_dir.iterdir() if p.is_dir() and is_run_dir(p))
+    except OSError:  # no runs dir (yet), or not a directory
         return []
-    paths = sorted(p for p in runs_dir.iterdir() if p.is_dir() and is_run_dir(p))
-    return [RunRecord(p, load_summary(p)) for p in paths]
+    return [read_record(p) for p in paths]
 
 
 def find_run(runs_dir: Path, name: str) -> Path:
@@ -118,16 +199,18 @@ class RunData:
 
     @classmethod
     def load(cls, run_dir: Path) -> RunData:
-        events = read_events(run_dir / EVENTS_NAME)
-        builder = SummaryBuilder()
-        for event in events:
-            builder.add(event)
+        """Raises RunDirError (naming the run) when its events cannot be read at all;
+        unreadable lines are skipped and counted in summary["unreadable_lines"]."""
         try:
-            config = (run_dir / CONFIG_NAME).read_text(encoding="utf-8")
+            log, builder = _read(run_dir)
+        except RunDirError as error:
+            raise RunDirError(f"{run_dir.name}: {error}") from None
+        try:
+            config = (run_dir / CONFIG_NAME).read_text(encoding="utf-8", errors="replace")
         except OSError:
             config = ""
         summary = _resolve_status(builder.to_dict(), run_dir)
-        return cls(run_dir, summary, epoch_events(events), events, config)
+        return cls(run_dir, summary, epoch_events(log.events), log.events, config)
 
     @property
     def started(self) -> RunStarted | None:

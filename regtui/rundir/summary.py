@@ -23,6 +23,9 @@ class SummaryBuilder:
         self.alerts: list[Alert] = []
         self.finished: RunFinished | None = None
         self.config: RunConfig = from_recorded({})  # typed, from the latest run_started
+        # Lines of events.jsonl that were not readable events (wrong types, not JSON): a
+        # reader skips them and says how many there were.
+        self.unreadable_lines = 0
 
     def add(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -105,6 +108,7 @@ class SummaryBuilder:
                                       finished.status if finished else "running", config.alerts),
             "started": self.first_t,
             "finished": finished.t if finished else None,
+            "unreadable_lines": self.unreadable_lines,
         }
 
 

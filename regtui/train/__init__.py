@@ -16,17 +16,17 @@ from typing import Callable, Sequence
 from regtui import config as config_module
 from regtui.control import Control
 from regtui.diagnose import Diagnoser, remedies_in_use
-from regtui.events import Event, RunFinished, RunStarted, read_events
+from regtui.events import Event, RunFinished
 from regtui.presets import Resolved
-from regtui.rundir import (CONFIG_NAME, EVENTS_NAME, LAST_CHECKPOINT, RunDirError, RunStore,
-                           RunWriteError, is_run_dir)
+from regtui.rundir import (CONFIG_NAME, LAST_CHECKPOINT, RunDirError, RunStore, RunWriteError,
+                           SummaryBuilder, is_run_dir)
 from regtui.train.setup import SetupError, prepare
 
 Listener = Callable[[Event], None]
 ListenerErrorHandler = Callable[[Listener, BaseException], None]
 
 __all__ = ["SetupError", "RunDirError", "RunWriteError", "start", "resume", "Listener",
-           "diagnoser_for", "fan_out"]
+           "check_resumable", "diagnoser_for", "fan_out"]
 
 
 def diagnoser_for(config: config_module.RunConfig, presets: Sequence[str],
@@ -94,11 +94,16 @@ def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = Non
            listeners: Sequence[Listener] = (), control: Control | None = None,
            on_listener_error: ListenerErrorHandler = report_to_stderr,
            ) -> tuple[Path, RunFinished]:
-    """Continue a run from its last.pt, to its configured epochs (or `epochs`).
+    """Continue a stopped, interrupted or failed run from its last.pt, to its planned
+    epochs (or `epochs`); a run whose training had ended before its process died (no
+    run_finished) is tested and finished. See docs/runs.md, "Resume and extending".
 
-    Nothing in the run directory changes until the resume is known to be valid (its lock
-    taken, its checkpoint read, the new target checked); the extended config.toml is then
-    replaced atomically. Raises RunDirError, SetupError or ConfigError."""
+    The run's lock is taken first (RunDirError while another process writes the run);
+    nothing in the run directory changes until the resume is known to be valid (the run
+    resumable, the new length fitting its schedule, the checkpoint read and matching the
+    model); only then is config.toml replaced (atomically, when `epochs` changes it) and
+    the first event written. Raises RunDirError (refused, locked, unreadable checkpoint),
+    SetupError or ConfigError."""
     from regtui.train.loop import Trainer
 
     if not is_run_dir(run_dir):
@@ -113,19 +118,66 @@ def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = Non
     if device is not None:
         overrides.setdefault("train", {})["device"] = device
     checked = config_module.check_layer(overrides, "command line")
-    layer = config_module.merge(config_module.load_file(run_dir / CONFIG_NAME), checked)
-    run_config = config_module.build(layer, str(run_dir / CONFIG_NAME))
-    started = [e for e in read_events(run_dir / EVENTS_NAME) if isinstance(e, RunStarted)]
-    presets = tuple(started[0].presets) if started else ()
-    prepared = prepare(run_config)
-    with RunStore.reopen(run_dir) as store:
+    recorded = config_module.load_file(run_dir / CONFIG_NAME)
+    run_config = config_module.build(config_module.merge(recorded, checked),
+                                     str(run_dir / CONFIG_NAME))
+    planned = config_module.build(recorded, str(run_dir / CONFIG_NAME)).train.epochs
+    with RunStore.reopen(run_dir) as store:  # the lock first: one writer per run
+        check_resumable(run_dir, store.summary, run_config, planned, epochs)
+        started = store.summary.started
+        presets = tuple(started.presets) if started else ()
+        prepared = prepare(run_config)
         trainer = Trainer(prepared, store, fan_out(store, listeners, on_listener_error), control,
                           diagnoser_for(run_config, presets, prepared.dataset.num_classes), presets)
-        trainer.load_checkpoint()
-        if trainer.epoch >= run_config.train.epochs:
-            raise RunDirError(f"{run_dir.name} already finished {trainer.epoch} of "
-                              f"{run_config.train.epochs} epochs; pass --epochs N (more than "
-                              f"{trainer.epoch}) to train further")
-        if epochs is not None:  # the new target becomes part of the run's config
+        try:
+            trainer.load_checkpoint()
+        except RunDirError as error:
+            raise RunDirError(f"{run_dir.name}: cannot resume: {error}") from None
+        if trainer.epoch > run_config.train.epochs:
+            raise RunDirError(f"--epochs {run_config.train.epochs}: {run_dir.name} has "
+                              f"already trained {trainer.epoch} epochs; give more")
+        if run_config.train.epochs != planned:  # the new length becomes part of the run
             store.rewrite_config(config_module.to_toml(run_config, config_header(presets)))
         return run_dir, trainer.run(store.run_id)
+
+
+# Schedules whose shape is fixed by the run's length: a resume cannot change the length.
+LENGTH_BOUND_SCHEDULERS = ("cosine", "onecycle")
+
+
+def check_resumable(run_dir: Path, summary: SummaryBuilder, run_config: config_module.RunConfig,
+                    planned: int, epochs: int | None) -> None:
+    """RunDirError, saying what to do instead, when the run must not be resumed as asked:
+
+    - diverged: its weights are the diverged ones;
+    - completed by early stopping: the stop was the run's own decision;
+    - completed all its epochs: only with --epochs N beyond them (an extension);
+    - an extension (or cut) of a cosine or onecycle schedule, which is fixed by the
+      run's length.
+
+    Stopped, interrupted and failed runs continue from their last checkpoint."""
+    finished = summary.finished
+    status = finished.status if finished else "interrupted"
+    name, again = run_dir.name, f"regtui run --config {run_dir / CONFIG_NAME}"
+    done = summary.curves.epochs[-1] if len(summary.curves) else 0
+    if status == "diverged":
+        lower = f" --lr {run_config.train.lr / 10:g}"
+        raise RunDirError(f"{name} diverged ({finished.reason or 'the loss exploded'}); a "
+                          "resume would go on from the diverged weights. Start a new run "
+                          f"with its settings and a lower learning rate: {again}{lower}")
+    if status == "completed" and finished.reason == "early stopping":
+        raise RunDirError(f"{name} was ended by early stopping after epoch {done}; a resume "
+                          "would overrule it. To train longer, start a new run: "
+                          f"{again} --set regularization.patience=N (or --epochs N)")
+    if status == "completed" and (epochs is None or epochs <= done):
+        asked = f"--epochs {epochs} is not more than that; " if epochs is not None else ""
+        raise RunDirError(f"{name} already completed its {done} epochs; {asked}pass --epochs "
+                          f"N (more than {done}) to train it further, or start a new run: "
+                          f"{again} --epochs N")
+    scheduler = run_config.train.scheduler
+    if run_config.train.epochs != planned and scheduler in LENGTH_BOUND_SCHEDULERS:
+        raise RunDirError(f"--epochs {run_config.train.epochs}: {name} uses the {scheduler} "
+                          f"learning-rate schedule, which was built for its {planned} epochs "
+                          "and cannot be stretched or cut; resume without --epochs to finish "
+                          f"it, or start a new run: {again} --epochs "
+                          f"{run_config.train.epochs}")

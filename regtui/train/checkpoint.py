@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -42,8 +43,25 @@ def serialize(obj: object) -> memoryview:
 
 
 def load(path: Path, device: torch.device) -> dict:
-    """A checkpoint file, tensors mapped to `device` (weights_only: no code runs)."""
-    return torch.load(path, map_location=device, weights_only=True)
+    """A checkpoint file, tensors mapped to `device` (weights_only: no code runs).
+
+    Raises whatever torch raises for a damaged file (UnpicklingError, RuntimeError,
+    EOFError, ...), and TypeError when it holds something other than a dict."""
+    with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
+        warnings.simplefilter("ignore")
+        state = torch.load(path, map_location=device, weights_only=True)
+    if not isinstance(state, dict):
+        raise TypeError(f"it holds a {type(state).__name__}, not a dict of state")
+    return state
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """An exception as one short line: torch's messages run over many lines ("Error(s) in
+    loading state_dict for Sequential:\n\tsize mismatch for ...")."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = " ".join(lines[:2]) if lines and lines[0].endswith(":") else (lines[0] if lines else "")
+    text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class Checkpointer:

@@ -20,7 +20,8 @@ from torch import Tensor
 from regtui.control import Control
 from regtui.config import to_dict
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted, Step
-from regtui.rundir import LAST_CHECKPOINT, RunStore
+from regtui.rundir import (BEST_CHECKPOINT, LAST_CHECKPOINT, RunDirError, RunStore,
+                           RunWriteError)
 from regtui.train import checkpoint, models, precision, regularize
 from regtui.train.augment import Augmenter
 from regtui.train.checkpoint import Checkpointer, clone_tree
@@ -37,6 +38,10 @@ class Diagnoser(Protocol):
     def update(self, epoch: Epoch) -> list[Alert]: ...
     def state_dict(self) -> dict: ...
     def load_state_dict(self, state: dict) -> None: ...
+
+    @property
+    def diverging(self) -> str | None:
+        """Why the latest epoch counts as diverged (whether or not it fired an alert)."""
 
 
 class Trainer:
@@ -84,6 +89,9 @@ class Trainer:
         self.global_step = 0
         self.best_epoch: int | None = None
         self.best_val_acc = -math.inf
+        # (status, reason) once training has ended, kept in last.pt: a run killed between
+        # its last epoch and its run_finished is finished by a resume, not trained on.
+        self.ending: tuple[str, str] | None = None
         self.checkpoints = Checkpointer(self.store, self.emit, cfg.train.checkpoint_seconds)
 
     def _batch_starts(self) -> list[int]:
@@ -123,11 +131,30 @@ class Trainer:
         state = clone_tree(self._state())
         # Not walked by clone_tree: its history grows with the run and is a copy already.
         state["diagnoser"] = self.diagnoser.state_dict() if self.diagnoser else {}
+        state["ending"] = list(self.ending) if self.ending else None
         return state
 
     def load_checkpoint(self) -> None:
-        """Continue from the run's last.pt (and best.pt)."""
-        state = checkpoint.load(self.store.path / LAST_CHECKPOINT, self.device)
+        """Continue from the run's last.pt (and best.pt). Raises RunDirError, in one line,
+        for a file that is not a readable checkpoint (empty, truncated, foreign bytes) or
+        does not fit this run (another model)."""
+        try:
+            state = checkpoint.load(self.store.path / LAST_CHECKPOINT, self.device)
+        except Exception as error:  # torch raises many kinds for a damaged file
+            raise RunDirError(f"{LAST_CHECKPOINT} is not a checkpoint regtui can read (empty, "
+                              f"truncated or damaged): {checkpoint.first_line(error)}") from None
+        try:
+            self._restore(state)
+        except Exception as error:
+            raise RunDirError(f"{LAST_CHECKPOINT} does not fit this run's model and settings: "
+                              f"{checkpoint.first_line(error)}") from None
+        try:
+            self.checkpoints.load_best(self.device)
+        except Exception as error:
+            raise RunDirError(f"{BEST_CHECKPOINT} is not a checkpoint regtui can read: "
+                              f"{checkpoint.first_line(error)}") from None
+
+    def _restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler and state["scheduler"]:
@@ -141,9 +168,10 @@ class Trainer:
         self.early_stopping.load_state_dict(state["early_stopping"])
         self.epoch, self.global_step = state["epoch"], state["global_step"]
         self.best_epoch, self.best_val_acc = state["best_epoch"], state["best_val_acc"]
-        if self.diagnoser:
+        if self.diagnoser:  # the detectors go on where they were: history, what has fired
             self.diagnoser.load_state_dict(json.loads(state["diagnoser"]))
-        self.checkpoints.load_best(self.device)
+        ending = state.get("ending")
+        self.ending = (str(ending[0]), str(ending[1])) if ending else None
 
     # ------------------------------------------------------------ one epoch
 
@@ -331,29 +359,43 @@ class Trainer:
         return env
 
     def run(self, run_id: str) -> RunFinished:
-        """Train to the configured epochs (from self.epoch); always ends with run_finished."""
+        """Train to the configured epochs (from self.epoch); always ends with run_finished.
+
+        Any error (the store's own write errors included: a full disk) ends the run
+        `failed` with one line in run_finished.error; a Ctrl-C ends it `interrupted`."""
         try:
             self.emit(self.started_event(run_id))
             self.checkpoints.restart_clock()
-            status, reason = self._epochs()
-            self.checkpoints.write()
-        except KeyboardInterrupt:
-            status, reason = "interrupted", "interrupted (Ctrl-C)"
-            self.checkpoints.write_quietly()
-        except Exception as error:  # the run must still end with run_finished
-            self.store.record_error(traceback.format_exc())
-            self.checkpoints.write_quietly()
-            finished = RunFinished(status="failed", reason="error",
-                                   error=f"{type(error).__name__}: {error}",
-                                   best_epoch=self.best_epoch,
-                                   best_val_acc=self._best_or_none(), classes=self.data.classes)
+            try:
+                status, reason = self._epochs()
+                self.checkpoints.write()
+            except KeyboardInterrupt:
+                status, reason = "interrupted", "interrupted (Ctrl-C)"
+                self.checkpoints.write_quietly()
+            try:
+                finished = self._finish(status, reason)
+            except KeyboardInterrupt:  # a second Ctrl-C during the test: end untested
+                finished = self._untested("interrupted", "interrupted (Ctrl-C)")
             self.emit(finished)
             return finished
-        finished = self._finish(status, reason)
-        self.emit(finished)
-        return finished
+        except Exception as error:  # the run must still end with run_finished
+            if isinstance(error, RunWriteError):  # the disk, not the code: no traceback
+                message = str(error)
+            else:
+                self.store.record_error(traceback.format_exc())
+                message = f"{type(error).__name__}: {error}"
+            self.checkpoints.write_quietly()
+            finished = self._untested("failed", "error", message)
+            self.emit(finished)  # after a write error the store records it as it can
+            return finished
+
+    def _untested(self, status: str, reason: str, error: str | None = None) -> RunFinished:
+        return RunFinished(status=status, reason=reason, error=error, best_epoch=self.best_epoch,
+                           best_val_acc=self._best_or_none(), classes=self.data.classes)
 
     def _epochs(self) -> tuple[str, str]:
+        if self.ending:  # resumed after its training had ended: only the finish is left
+            return self.ending
         while self.epoch < self.cfg.train.epochs:
             self.epoch += 1
             event = self._run_epoch()
@@ -368,11 +410,11 @@ class Trainer:
             improved = math.isfinite(event.val_acc) and event.val_acc > self.best_val_acc
             if improved:
                 self.best_epoch, self.best_val_acc = self.epoch, event.val_acc
-            ending = self._ending(event, alerts)
+            self.ending = self._ending(event, alerts)
             self.checkpoints.keep(self._snapshot(), self.model.state_dict() if improved else None,
                                   self.best_epoch)
-            if ending:
-                return ending
+            if self.ending:
+                return self.ending
         return "completed", ""
 
     def _ending(self, event: Epoch, alerts: list[Alert]) -> tuple[str, str] | None:
@@ -382,6 +424,11 @@ class Trainer:
         diverged = [a for a in alerts if a.kind == "divergence" and a.level == "critical"]
         if diverged:
             return "diverged", diverged[0].message
+        # The detector's verdict on this epoch, not only a newly fired alert: a detector
+        # that already fired (a resumed run) stays quiet, and the run must stop all the same.
+        diverging = getattr(self.diagnoser, "diverging", None) if self.diagnoser else None
+        if diverging:
+            return "diverged", diverging
         if self.cfg.regularization.early_stopping:
             stop, reason = self.early_stopping.update(event.val_loss)
             if stop:

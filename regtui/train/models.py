@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -61,24 +64,72 @@ def build_cnn(cfg: ModelConfig, shape: tuple[int, int, int], classes: int) -> nn
     return nn.Sequential(*layers)
 
 
-def pretrained_weights_path() -> Path:
+def pretrained_weights_url() -> str:
+    """Where torchvision publishes resnet18's ImageNet weights; the file name carries the
+    first hex digits of the file's SHA-256 (`resnet18-f37072fd.pth`)."""
     from torchvision.models import ResNet18_Weights
 
-    url = ResNet18_Weights.IMAGENET1K_V1.url
+    return ResNet18_Weights.IMAGENET1K_V1.url
+
+
+def pretrained_weights_path() -> Path:
+    """The weights' place in the torch cache ($TORCH_HOME/hub/checkpoints/<file name>)."""
+    url = pretrained_weights_url()
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
 
-def _pretrained_state(download: bool) -> dict[str, torch.Tensor]:
-    from torchvision.models import ResNet18_Weights
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")  # torch.hub's convention: name-<sha256 prefix>.ext
 
-    path = pretrained_weights_path()
-    if not path.is_file() and not download:
-        raise ModelError(f"resnet18 ImageNet weights are not in the torch cache ({path}); "
-                         "pass --download to fetch them once, or drop model.pretrained")
+
+def _published_hash(url: str) -> str:
+    match = _HASH_IN_NAME.search(url.rsplit("/", 1)[-1])
+    if match is None:
+        raise ModelError(f"{url}: the file name carries no hash to check the weights against")
+    return match.group(1)
+
+
+def _check_hash(path: Path, expected: str) -> None:
+    """ModelError unless the file's SHA-256 starts with the published prefix."""
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    if not digest.startswith(expected):
+        raise ModelError(f"{path}: its SHA-256 ({digest[:len(expected)]}…) is not the published "
+                         f"one ({expected}…): the file is damaged or was replaced; delete it "
+                         "and pass --download to fetch it again")
+
+
+def _pretrained_state(download: bool) -> dict[str, torch.Tensor]:
+    """The ImageNet weights from the torch cache (fetched with --download), checked
+    against their published hash and read with weights_only=True: a file planted in the
+    cache can neither pass for the weights nor run code. Raises ModelError."""
+    url, path = pretrained_weights_url(), pretrained_weights_path()
+    expected = _published_hash(url)
+    if not path.is_file():
+        if not download:
+            raise ModelError(f"resnet18 ImageNet weights are not in the torch cache ({path}); "
+                             "pass --download to fetch them once, or drop model.pretrained")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(url, str(path), hash_prefix=expected,
+                                           progress=False)
+        except (OSError, RuntimeError, ValueError) as error:  # RuntimeError: a wrong hash
+            raise ModelError(f"could not fetch resnet18 ImageNet weights into {path}: "
+                             f"{error}") from None
     try:
-        return ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=False)
-    except OSError as error:
-        raise ModelError(f"could not fetch resnet18 ImageNet weights into {path}: {error}") from None
+        _check_hash(path, expected)
+        with warnings.catch_warnings():  # torch warns about foreign pickles, then refuses
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except ModelError:
+        raise
+    except Exception as error:  # noqa: BLE001 - torch raises many kinds for a bad file
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ModelError(f"{path}: not loadable as plain weights (weights_only): "
+                         f"{type(error).__name__}: {first[:160]}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise ModelError(f"{path}: does not hold a state dict of tensors")
+    return state
 
 
 def build_resnet18(cfg: ModelConfig, shape: tuple[int, int, int], classes: int,
@@ -89,7 +140,12 @@ def build_resnet18(cfg: ModelConfig, shape: tuple[int, int, int], classes: int,
     norm_layer = nn.BatchNorm2d if cfg.batchnorm or cfg.pretrained else _no_norm
     model = resnet18(norm_layer=norm_layer)
     if cfg.pretrained:
-        model.load_state_dict(_pretrained_state(download))
+        state = _pretrained_state(download)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            raise ModelError(f"{pretrained_weights_path()}: the weights do not fit resnet18: "
+                             f"{str(error).splitlines()[0]}") from None
     fresh = ["fc"]
     if height <= 64:
         # Small images: a 3x3 stride-1 stem without max pooling keeps the spatial size

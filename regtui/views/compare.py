@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from rich.table import Table
+from rich.text import Text
 
 from regtui.config import to_dict
 from regtui.rundir import RunData
-from regtui.views.format import fmt
+from regtui.views.format import fmt, safe_text
 from regtui.views.textplot import MARKERS, Series
 from regtui.views.textplot import text_plot as draw_text_plot
 
@@ -56,7 +57,8 @@ class Comparison:
     outcomes: list[Outcome]
 
     def attribution(self, index: int) -> str:
-        """What run `index` changed against the first run, and what followed."""
+        """What run `index` changed against the first run, and what followed (settings
+        quoted as the runs recorded them: pass the text through safe_text to show it)."""
         base, other = self.outcomes[0], self.outcomes[index]
         changes = [f"{key} {_fmt(values[index])} (vs {_fmt(values[0])})"
                    for key, values in self.differing.items() if values[index] != values[0]]
@@ -87,13 +89,15 @@ OUTCOME_ROWS = (("best val acc", "best_val_acc"), ("best epoch", "best_epoch"),
 
 
 def comparison_table(comparison: Comparison) -> Table:
-    """One column per run: the keys that differ, then the outcomes (bold)."""
-    table = Table("", *[f"#{i} {r.summary['run_id']}" for i, r in enumerate(comparison.runs, 1)],
-                  box=None, pad_edge=False)
+    """One column per run: the keys that differ, then the outcomes (bold). Every cell is
+    plain text (run ids and settings come from files: no markup, no control characters)."""
+    table = Table("", box=None, pad_edge=False)
+    for number, run in enumerate(comparison.runs, 1):
+        table.add_column(Text(safe_text(f"#{number} {run.summary['run_id']}")))
     for key, values in comparison.differing.items():
-        table.add_row(key, *[fmt(v) for v in values])
+        table.add_row(Text(safe_text(key)), *[Text(safe_text(fmt(v))) for v in values])
     for label, attribute in OUTCOME_ROWS:
-        table.add_row(f"[bold]{label}[/]", *[fmt(getattr(o, attribute))
+        table.add_row(Text(label, "bold"), *[Text(fmt(getattr(o, attribute)))
                                              for o in comparison.outcomes])
     return table
 

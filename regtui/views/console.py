@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
 from regtui.rundir.summary import SummaryBuilder
-from regtui.views.format import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt
+from regtui.views.format import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt, safe_text
 
 
 def epoch_line(event: Epoch, total: int | None) -> str:
@@ -18,21 +21,37 @@ def epoch_line(event: Epoch, total: int | None) -> str:
 
 
 class ConsoleView:
-    """An event listener that prints the run; call close() when the run is over."""
+    """An event listener that prints the run; call close() when the run is over.
 
-    def __init__(self, console: Console | None = None) -> None:
+    Everything a file supplied (preset and class names, paths, messages) is printed as
+    plain text without control characters, never as rich markup."""
+
+    def __init__(self, console: Console | None = None, earlier: Iterable[Event] = (),
+                 errors: Console | None = None) -> None:
+        """`earlier`: the events the run had before this process took it over (a resume),
+        folded but not printed, so that the diagnosis at the end judges the whole run.
+        `errors`: where a failed run's error line goes (default: `console`)."""
         self.console = console or Console(highlight=False)
+        self.errors = errors or self.console
         self.total: int | None = None
         self.progress: Progress | None = None
         self.task = None
         self.summary = SummaryBuilder()  # for the diagnosis printed at the end
+        for event in earlier:
+            self.summary.add(event)
+
+    def _print(self, *parts: str | tuple[str, str]) -> None:
+        """One line from plain parts and (text, style) pairs; text is never markup."""
+        self.console.print(Text.assemble(*[safe_text(p) if isinstance(p, str) else
+                                           (safe_text(p[0]), p[1]) for p in parts]),
+                           soft_wrap=True)
 
     def __call__(self, event: Event) -> None:
         self.summary.add(event)
         if isinstance(event, RunStarted):
             self._started(event)
         elif isinstance(event, Epoch):
-            self.console.print(epoch_line(event, self.total))
+            self._print(epoch_line(event, self.total))
             if self.progress is not None:
                 self.progress.update(self.task, completed=event.epoch)
         elif isinstance(event, Alert):
@@ -46,16 +65,16 @@ class ConsoleView:
         self.total = config.train.epochs
         data, model, env = event.data, event.model, event.env
         verb = f"resuming after epoch {event.resumed_from}" if event.resumed_from else "run"
-        self.console.print(f"[bold]{verb} {event.run_id}[/]  presets: "
-                           f"{', '.join(event.presets) or '(none)'}")
-        self.console.print(
+        self._print((f"{verb} {event.run_id}", "bold"),
+                    f"  presets: {', '.join(event.presets) or '(none)'}")
+        self._print(
             f"  {data.get('name')} {'x'.join(map(str, data.get('shape', [])))}: "
             f"{data.get('train')} train / {data.get('val')} val / {data.get('test')} test  │ "
             f"{config.model.name} {model.get('params', 0):,} params  │ "
             f"{env.get('device')} ({env.get('device_name')}), torch {env.get('torch')}"
             + (f", {env['precision']}" if env.get("precision") else ""))
         for warning in data.get("warnings", []):
-            self.console.print(f"  [yellow]warning:[/] {warning}")
+            self._print("  ", ("warning:", "yellow"), f" {warning}")
         if self.console.is_terminal and self.total:
             self.progress = Progress(TextColumn("[progress.description]{task.description}"),
                                      BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -67,7 +86,8 @@ class ConsoleView:
     def _alert(self, event: Alert) -> None:
         style = LEVEL_STYLE.get(event.level, "")
         suggest = f"  → try {', '.join(event.suggest)}" if event.suggest else ""
-        self.console.print(f"[{style}]{alert_head(event.level, event.kind, event.message)}[/] {event.message}{suggest}")
+        self._print((alert_head(event.level, event.kind, event.message), style),
+                    f" {event.message}{suggest}")
 
     def _finished(self, event: RunFinished) -> None:
         style = STATUS_STYLE.get(event.status, "")
@@ -75,16 +95,16 @@ class ConsoleView:
         outcome = "no valid epoch to test" if event.best_epoch is None else (
             f"best val acc {fmt(event.best_val_acc)} at epoch {event.best_epoch}  │ "
             f"test acc {fmt(event.test_acc)}")
-        self.console.print(f"[{style}]{event.status}[/]{reason}  {outcome}")
-        diagnosis = self.summary.to_dict()["diagnosis"]
+        self._print((event.status, style), f"{reason}  {outcome}")
+        diagnosis = self.summary.to_dict()["diagnosis"]  # the whole run, resumes included
         if diagnosis:
             colour = "green" if diagnosis["kind"] == "good_fit" else "yellow"
-            self.console.print(f"diagnosis: [{colour}]{diagnosis['verdict']}[/]  (final train "
-                               f"acc {fmt(diagnosis['final_train_acc'])}, val acc "
-                               f"{fmt(diagnosis['final_val_acc'])}, gap "
-                               f"{fmt(diagnosis['final_gap'])})")
+            self._print("diagnosis: ", (diagnosis["verdict"], colour),
+                        f"  (final train acc {fmt(diagnosis['final_train_acc'])}, val acc "
+                        f"{fmt(diagnosis['final_val_acc'])}, gap {fmt(diagnosis['final_gap'])})")
         if event.error:
-            self.console.print(f"[red]error:[/] {event.error}")
+            self.errors.print(Text.assemble(("regtui:", "bold red"), " run failed: ",
+                                            safe_text(event.error)), soft_wrap=True)
 
     def close(self) -> None:
         if self.progress is not None:

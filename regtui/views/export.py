@@ -6,18 +6,20 @@ runs because the summary is folded from whatever events are readable.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import json
 import math
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
 from regtui.events import Epoch, jsonable
-from regtui.rundir import RunData, write_export
+from regtui.rundir import RunData, write_export, write_export_folder
 from regtui.views.compare import settings_of
-from regtui.views.format import alert_head, fmt
+from regtui.views.format import alert_head, fmt, safe_text
 from regtui.views.textplot import Series
 from regtui.views.textplot import text_plot as draw_text_plot
 
@@ -154,7 +156,10 @@ def to_markdown(run: RunData) -> str:
         lines += [f"| **{name}** | " + " | ".join(str(c) for c in row) + " |"
                   for name, row in zip(classes, matrix)]
     lines += ["", "## Config", "", "```toml", run.config_toml.rstrip(), "```", ""]
-    return "\n".join(lines)
+    if s.get("unreadable_lines"):
+        lines += [f"({s['unreadable_lines']} unreadable lines of events.jsonl were skipped)", ""]
+    # Names, messages and the config come from files: shown as text, never as terminal codes.
+    return safe_text("\n".join(lines), lines=True)
 
 
 def to_html(run: RunData) -> str:
@@ -183,15 +188,46 @@ def to_html(run: RunData) -> str:
             f"{chart}<pre>{escape(summary_md)}</pre></body></html>\n")
 
 
+TENSORBOARD_FILES = "events.out.tfevents.*"
+
+
 def to_tensorboard(run: RunData, folder: Path) -> list[Path]:
-    """Event files for `tensorboard --logdir folder`: per-epoch scalars and hparams."""
+    """Event files for `tensorboard --logdir folder`: per-epoch scalars and hparams.
+
+    They replace the event files of an earlier export in that folder (a re-export would
+    otherwise show every scalar twice); raises ExportError, RunDirError or OSError."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         raise ExportError("the tensorboard export needs tensorboard: "
                           "pip install 'regtui[tensorboard]'") from None
-    folder.mkdir(parents=True, exist_ok=True)
-    writer = SummaryWriter(log_dir=str(folder))
+    with _quiet_writer_threads():
+        write_export_folder(run.path, folder, lambda staging: _write_tensorboard(
+            run, staging, SummaryWriter), TENSORBOARD_FILES)
+    return sorted(folder.rglob(TENSORBOARD_FILES))
+
+
+@contextlib.contextmanager
+def _quiet_writer_threads():
+    """TensorBoard writes from a thread of its own; when that write fails (a full disk)
+    the thread prints its traceback and the same error is raised again on our side. Keep
+    the error, drop the thread's traceback: bad output is one line."""
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if type(args.thread).__module__.startswith("tensorboard."):
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
+
+
+def _write_tensorboard(run: RunData, folder: Path, summary_writer) -> None:
+    writer = summary_writer(log_dir=str(folder))
     for epoch in run.epochs:
         for key, tag in TENSORBOARD_TAGS.items():
             value = getattr(epoch, key)
@@ -205,7 +241,6 @@ def to_tensorboard(run: RunData, folder: Path) -> list[Path]:
                if isinstance(s.get(key), (int, float))}
     writer.add_hparams(hparams, metrics, run_name=".")
     writer.close()
-    return sorted(folder.rglob("events.out.tfevents.*"))
 
 
 WRITERS: dict[str, Callable[[RunData], str]] = {
@@ -218,7 +253,8 @@ def export(run_dir: Path, format_name: str, output: Path | None = None) -> Path:
 
     Default target: export.<format> (or tensorboard/) inside the run directory. Raises
     ExportError for an unknown format or a missing optional package, RunDirError for a
-    target that would replace one of a run's own files, OSError for a failed write."""
+    target that would replace one of a run's own files (or a run that cannot be read),
+    OSError for a failed write (which leaves no empty or partial file)."""
     if format_name not in FORMATS:
         raise ExportError(f"unknown format {format_name!r}; accepted: {', '.join(FORMATS)}")
     run = RunData.load(run_dir)

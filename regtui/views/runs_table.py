@@ -9,15 +9,18 @@ from rich.table import Table
 from rich.text import Text
 
 from regtui.rundir import RunRecord
-from regtui.views.format import STATUS_STYLE, fmt
+from regtui.views.format import STATUS_STYLE, fmt, safe_text
 
 COLUMNS = ("id", "presets", "data / model", "status", "epochs", "best val acc", "final gap",
            "diagnosis", "started")
 
 
 def diagnosis_text(summary: dict[str, Any]) -> str:
+    """The verdict; for a run that cannot be read, why not."""
+    if summary.get("status") == "unreadable":
+        return safe_text(summary.get("reason") or "cannot be read")
     diagnosis = summary.get("diagnosis")
-    return diagnosis["verdict"] if diagnosis else "-"
+    return safe_text(diagnosis["verdict"]) if diagnosis else "-"
 
 
 def started_text(summary: dict[str, Any]) -> str:
@@ -26,12 +29,13 @@ def started_text(summary: dict[str, Any]) -> str:
 
 
 def run_row(record: RunRecord) -> tuple[Text, ...]:
-    """The run's cells, in COLUMNS order; the status coloured."""
+    """The run's cells, in COLUMNS order, as plain text (names from disk are shown
+    literally, without control characters); the status coloured."""
     s = record.summary
     source = s.get("source") or "trainer"
     no_presets = "-" if source == "trainer" else f"({source})"  # (api), (tensorboard)
-    cells = (record.run_id, ", ".join(s["presets"]) or no_presets,
-             f"{s['dataset'] or '-'} / {s['model'] or '-'}", s["status"],
+    cells = (safe_text(record.run_id), safe_text(", ".join(s["presets"]) or no_presets),
+             safe_text(f"{s['dataset'] or '-'} / {s['model'] or '-'}"), safe_text(s["status"]),
              f"{s['epochs_completed']}/{s['epochs_planned'] or '-'}", fmt(s["best_val_acc"]),
              fmt(s["final_gap"]), diagnosis_text(s), started_text(s))
     return tuple(Text(cell, STATUS_STYLE.get(cell, "") if i == 3 else "")

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from regtui.views.compare import compare, comparison_table
+from regtui.views.format import safe_text
 from regtui.rundir import RunData
 from regtui.tui.widgets.metric_plot import MetricPlot
 
@@ -25,6 +26,7 @@ class CompareScreen(Screen):
     ]
 
     def __init__(self, run_dirs: list[Path]) -> None:
+        """Raises RunDirError when one of the runs cannot be read."""
         super().__init__()
         self.comparison = compare([RunData.load(path) for path in run_dirs])
 
@@ -41,7 +43,7 @@ class CompareScreen(Screen):
         attribution = Text()
         for index in range(1, len(comparison.runs)):
             attribution.append(f"#{index + 1} vs #1: ", "bold")
-            attribution.append(comparison.attribution(index) + "\n")
+            attribution.append(safe_text(comparison.attribution(index)) + "\n")
         self.query_one("#compare-table", Static).update(
             Group(comparison_table(comparison), Text(""), attribution))
         for widget_id, key in (("#compare-acc", "val_acc"), ("#compare-loss", "val_loss")):

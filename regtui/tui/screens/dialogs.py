@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -41,7 +42,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(f"{self.question} (y/n)")
+            yield Static(Text(f"{self.question} (y/n)"))  # holds run names: never markup
             with Horizontal():
                 yield Button(self.yes, variant="error", id="yes")
                 yield Button(self.no, id="no")

@@ -13,7 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from regtui.rundir import RunDirError
 from regtui.views.export import FORMATS, ExportError, export
+from regtui.views.format import safe_text
 
 FORMAT_HELP = {
     "md": "summary, config, diagnosis, alerts, text plot, confusion matrix",
@@ -37,7 +39,7 @@ class ExportDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-dialog", classes="dialog"):
-            yield Static(Text(f"export {self.run_dir.name}", "bold"))
+            yield Static(Text(safe_text(f"export {self.run_dir.name}"), "bold"))
             yield OptionList(*[Option(f"{name:<12} {text}", id=name)
                                for name, text in FORMAT_HELP.items()], id="formats")
             yield Static("enter writes the highlighted format into the run directory; "
@@ -50,11 +52,11 @@ class ExportDialog(ModalScreen[None]):
         for name in names:
             try:
                 path = export(self.run_dir, name)
-            except (ExportError, OSError) as error:
-                lines.append(f"{name}: {error}\n", "red")
+            except (ExportError, RunDirError, OSError) as error:
+                lines.append(safe_text(f"{name}: {error}") + "\n", "red")
                 continue
             self.written.append(path)
-            lines.append(f"{name}: {path}\n", "green")
+            lines.append(safe_text(f"{name}: {path}") + "\n", "green")
         self.app.call_from_thread(self.query_one("#export-result", Static).update, lines)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from regtui.views.format import STATUS_STYLE, fmt
+from regtui.views.format import STATUS_STYLE, fmt, safe_text
 from regtui.views.runs_table import COLUMNS, diagnosis_text, run_row
 from regtui.rundir import RunDirError, RunRecord, delete_run, is_alive, list_runs
 from regtui.tui.screens.dialogs import Confirm
@@ -72,7 +72,7 @@ class RunsScreen(Screen):
         self._show_heading()
 
     def _show_heading(self) -> None:
-        heading = Text(f"{len(self.records)} runs in {self.app.runs_dir}", "bold")
+        heading = Text(safe_text(f"{len(self.records)} runs in {self.app.runs_dir}"), "bold")
         if not self.records:
             heading.append("   start one with n (new run) or `regtui run --preset dropout`",
                            "dim")
@@ -100,10 +100,10 @@ class RunsScreen(Screen):
         if record is None:
             return
         s = record.summary
-        detail = Text()
-        detail.append(record.run_id, "bold")
-        detail.append(f"  {', '.join(s['presets']) or 'no presets'}  ")
-        detail.append(s["status"], STATUS_STYLE.get(s["status"], ""))
+        detail = Text()  # names come from disk: plain text, no control characters
+        detail.append(safe_text(record.run_id), "bold")
+        detail.append(safe_text(f"  {', '.join(s['presets']) or 'no presets'}  "))
+        detail.append(safe_text(s["status"]), STATUS_STYLE.get(s["status"], ""))
         detail.append(f"  {s['epochs_completed']}/{s['epochs_planned'] or '-'} epochs\n")
         detail.append(f"best val acc {fmt(s['best_val_acc'])} (epoch {fmt(s['best_epoch'])})  "
                       f"final gap {fmt(s['final_gap'])}  test acc {fmt(s['test_acc'])}\n")
@@ -112,7 +112,12 @@ class RunsScreen(Screen):
 
     @on(DataTable.RowSelected)
     def open_run(self, event: DataTable.RowSelected) -> None:
-        self.app.show_run(self.records[event.row_key.value].path)
+        record = self.records[event.row_key.value]
+        if record.status == "unreadable":
+            self.notify(f"{record.run_id} cannot be read: {diagnosis_text(record.summary)}",
+                        severity="error", markup=False)
+            return
+        self.app.show_run(record.path)
 
     def action_mark(self) -> None:
         run_id = self.highlighted
@@ -133,7 +138,12 @@ class RunsScreen(Screen):
             return
         from regtui.tui.screens.compare import CompareScreen
 
-        self.app.push_screen(CompareScreen([self.records[r].path for r in self.marked]))
+        try:
+            screen = CompareScreen([self.records[r].path for r in self.marked])
+        except RunDirError as error:
+            self.notify(safe_text(str(error)), severity="error", markup=False)
+            return
+        self.app.push_screen(screen)
 
     def action_export(self) -> None:
         if self.highlighted is not None:
@@ -148,7 +158,7 @@ class RunsScreen(Screen):
         if not paths or self._refuse_live(paths):
             return
         noun = "this run" if len(paths) == 1 else f"these {len(paths)} runs"
-        names = "\n".join(f"  {p.name}" for p in paths)
+        names = "\n".join(f"  {safe_text(p.name)}" for p in paths)
 
         def answered(yes: bool | None) -> None:
             if yes and not self._refuse_live(paths):
@@ -160,8 +170,8 @@ class RunsScreen(Screen):
     def _refuse_live(self, paths: list[Path]) -> bool:
         live = [p.name for p in paths if is_alive(p)]
         if live:
-            self.notify(f"{live[0]} is still training; stop it before deleting it",
-                        severity="error")
+            self.notify(safe_text(f"{live[0]} is still training; stop it before deleting it"),
+                        severity="error", markup=False)
         return bool(live)
 
     def _delete(self, paths: list[Path]) -> None:
@@ -169,6 +179,7 @@ class RunsScreen(Screen):
             try:
                 delete_run(path)
             except (RunDirError, OSError) as error:
-                self.notify(f"could not delete {path.name}: {error}", severity="error")
+                self.notify(safe_text(f"could not delete {path.name}: {error}"),
+                            severity="error", markup=False)
         self.marked = []
         self.action_reload()

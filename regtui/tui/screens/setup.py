@@ -16,6 +16,7 @@ from textual.widgets.selection_list import Selection
 from regtui import config as config_module
 from regtui import presets as presets_module
 from regtui.config import DATASETS, MODELS, ConfigError
+from regtui.views.format import safe_text
 
 GROUP_ORDER = ("regularization", "init", "augmentation", "model", "training")
 
@@ -83,7 +84,7 @@ class SetupScreen(Screen):
         chosen = set(self.choice.presets)
         ordered = sorted(self.available.values(),
                          key=lambda p: (GROUP_ORDER.index(p.group), p.name))
-        return [Selection(f"{p.group[:5]:<5} {p.name}", p.name, p.name in chosen)
+        return [Selection(Text(safe_text(f"{p.group[:5]:<5} {p.name}")), p.name, p.name in chosen)
                 for p in ordered]
 
     def on_mount(self) -> None:
@@ -112,7 +113,8 @@ class SetupScreen(Screen):
     def describe(self, event: SelectionList.SelectionHighlighted) -> None:
         preset = self.available[event.selection.value]
         self.query_one("#description", Static).update(
-            Text.assemble((preset.name, "bold"), ": ", preset.description))
+            Text.assemble((safe_text(preset.name), "bold"), ": ",
+                          safe_text(preset.description, lines=True)))
 
     @on(SelectionList.SelectedChanged)
     @on(Select.Changed)
@@ -124,10 +126,11 @@ class SetupScreen(Screen):
             self.resolved = presets_module.resolve(self.selected_presets(), (), self.flags())
         except ConfigError as error:
             self.resolved = None
-            problem.update(Text(str(error), "red"))
+            problem.update(Text(safe_text(str(error)), "red"))
         else:
             problem.update("")
-            self.query_one("#preview", Static).update(Text(self._preview(self.resolved)))
+            self.query_one("#preview", Static).update(
+                Text(safe_text(self._preview(self.resolved), lines=True)))
         self.query_one("#start", Button).disabled = self.resolved is None
 
     def selected_presets(self) -> list[str]:

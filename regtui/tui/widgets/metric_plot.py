@@ -6,6 +6,8 @@ import math
 
 from textual_plotext import PlotextPlot
 
+from regtui.views.format import y_ticks
+
 Series = dict[str, tuple[list[float], list[float]]]
 
 
@@ -28,10 +30,16 @@ class MetricPlot(PlotextPlot):
         plt.clear_data()
         plt.title(self.title)
         plt.xlabel("epoch")
+        shown: list[float] = []
         for name, (xs, ys) in self.series.items():
             points = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
             if points:
                 plt.plot([x for x, _ in points], [y for _, y in points], label=name,
                          marker="braille")
+                shown += [y for _, y in points]
+        # Our own compact labels (`1e31`, not 34 digits): the plot keeps its width.
+        ticks, labels = y_ticks(shown)
+        if ticks:  # no data: plotext's empty frame
+            plt.yticks(ticks, labels)
         self.replots += 1
         self.refresh()

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from regtui.views.format import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt
+from regtui.views.format import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt, safe_text
 from regtui.events import Alert, RunFinished
 from regtui.tui.state import RunState
 from regtui.tui.widgets import image_grid
@@ -58,13 +58,13 @@ class StatusLine(LivePanel):
         status = state.finished.status if state.finished else (
             override or ("paused" if paused else "training"))
         last = state.last_epoch
-        text = Text()
-        text.append(started.run_id, "bold")
-        text.append(f"  {', '.join(started.presets) or _no_presets(started.source)}  ")
+        text = Text()  # names from the run's files: plain text without control characters
+        text.append(safe_text(started.run_id), "bold")
+        text.append(safe_text(f"  {', '.join(started.presets) or _no_presets(started.source)}  "))
         bf16 = started.env.get("precision", "").startswith("bf16")
         device = started.env.get("device") or ""  # an API run may not know it
-        text.append(f"{device}{' bf16' if bf16 else ''}  " if device else "", "dim")
-        text.append(status, STATUS_STYLE.get(status, "cyan"))
+        text.append(safe_text(f"{device}{' bf16' if bf16 else ''}  ") if device else "", "dim")
+        text.append(safe_text(status), STATUS_STYLE.get(status, "cyan"))
         params = started.model.get("params")
         text.append(f"\nepoch {last.epoch if last else 0}/{state.planned_epochs or '-'}"
                     f"  ETA {_duration(state.eta_seconds())}"
@@ -82,10 +82,11 @@ class AlertsPanel(LivePanel):
             return
         text = Text()
         for alert in reversed(alerts):
-            text.append(f"e{alert.epoch} {alert_head(alert.level, alert.kind, alert.message)} ", LEVEL_STYLE.get(alert.level, ""))
-            text.append(alert.message)
+            head = alert_head(alert.level, alert.kind, alert.message)
+            text.append(safe_text(f"e{alert.epoch} {head} "), LEVEL_STYLE.get(alert.level, ""))
+            text.append(safe_text(alert.message))
             if alert.suggest:
-                text.append(f" → try {', '.join(alert.suggest)}", "bold")
+                text.append(safe_text(f" → try {', '.join(alert.suggest)}"), "bold")
             text.append("\n")
         self.show_content(text)
 
@@ -114,11 +115,13 @@ class TrainingPanel(LivePanel):
 def confusion_table(finished: RunFinished) -> Table:
     """The confusion matrix as a heat-coloured table (rows: true, columns: predicted)."""
     matrix = finished.confusion_matrix or []
-    classes = [name[:6] for name in finished.classes] or [str(i) for i in range(len(matrix))]
+    # Class names are folder names: plain text (a Text header is never read as markup).
+    classes = [safe_text(name)[:6] for name in finished.classes] or \
+        [str(i) for i in range(len(matrix))]
     table = Table(title="confusion (rows true)", box=None, padding=(0, 1), show_edge=False)
     table.add_column("", style="bold")
     for name in classes:
-        table.add_column(name, justify="right")
+        table.add_column(Text(name), justify="right")
     for name, row in zip(classes, matrix):
         total = max(sum(row), 1)
         cells = []
@@ -128,7 +131,7 @@ def confusion_table(finished: RunFinished) -> Table:
             colour = ("green" if on_diagonal else "red") if share >= 0.05 else "dim"
             weight = "bold " if share >= 0.3 else ""
             cells.append(Text(str(count), f"{weight}{colour}"))
-        table.add_row(name, *cells)
+        table.add_row(Text(name), *cells)
     return table
 
 
@@ -145,7 +148,7 @@ def sample_grid(finished: RunFinished, width: int) -> Text:
         images.append(image_grid.render(rows))
         names = finished.classes
         right = label == prediction
-        captions.append(Text(f"{'✓' if right else '✗'}{names[prediction][:5]}",
+        captions.append(Text(f"{'✓' if right else '✗'}{safe_text(names[prediction])[:5]}",
                              "green" if right else "bold red"))
     per_row = max(1, width // (shape[2] * scale + 2))
     return image_grid.grid(images, captions, per_row)
@@ -160,14 +163,14 @@ class ResultsPanel(Static):
             return
         diagnosis = state.summary.to_dict()["diagnosis"] or {}
         head = Text()
-        head.append(f"{finished.status}", STATUS_STYLE.get(finished.status, ""))
+        head.append(safe_text(finished.status), STATUS_STYLE.get(finished.status, ""))
         if finished.reason:
-            head.append(f" ({finished.reason})")
-        head.append(f"   diagnosis: {diagnosis.get('verdict', '-')}", "bold")
+            head.append(safe_text(f" ({finished.reason})"))
+        head.append(safe_text(f"   diagnosis: {diagnosis.get('verdict', '-')}"), "bold")
         head.append(f"   test acc {fmt(finished.test_acc)}   best val acc "
                     f"{fmt(finished.best_val_acc)} at epoch {fmt(finished.best_epoch)}")
         if finished.error:
-            head.append(f"\nerror: {finished.error}", "red")
+            head.append("\nerror: " + safe_text(finished.error), "red")
         parts = [head]
         if finished.confusion_matrix:
             parts += [confusion_table(finished), Text("test samples (✗ = wrong)", "bold"),
@@ -177,5 +180,5 @@ class ResultsPanel(Static):
 
 class ErrorPanel(Static):
     def show(self, message: str) -> None:
-        self.update(Text(f"error: {message}", "bold red"))
+        self.update(Text("error: " + safe_text(message), "bold red"))
 
