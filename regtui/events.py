@@ -273,6 +273,9 @@ def _checked_samples(samples: dict[str, Any], classes: list[str]) -> dict[str, A
             "predictions": predictions}
 
 
+_SCALARS = (float, int, str, bool)
+
+
 @functools.cache
 def _field_types(cls: type[Event]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
@@ -291,7 +294,11 @@ def from_dict(data: dict[str, Any]) -> Event | None:
     fields = {}
     for name, hint in _field_types(cls).items():
         if name in data:
-            value = coerce(data[name], hint)
+            value = data[name]
+            if type(value) is hint and hint in _SCALARS:  # the common case, without a call
+                fields[name] = value
+                continue
+            value = coerce(value, hint)
             fields[name] = _checked_table(cls.type, name, value) if isinstance(value, dict) \
                 else value
     if cls is RunFinished and "samples" in fields:
