@@ -372,3 +372,13 @@ def test_bench_command_reports_a_reader_workload_as_json(monkeypatch) -> None:
     assert row["workload"] == "L1000" and row["goal"] == "< 1 s" and row["ours_seconds"] > 0
     assert row["theirs"] is None and row["theirs_seconds"] is None and row["ratio"] is None
     assert row["met"] == (row["ours_seconds"] < 1.0)
+
+
+def test_a1_times_a_users_loop_with_and_without_run_log(tmp_path: Path) -> None:
+    from regtui.bench import api_log
+
+    with_log, without = api_log.pair(1, "cpu", tmp_path, index=1)
+    assert with_log > 0 and without > 0
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    events = read_events(run_dir / "events.jsonl")
+    assert events[0].source == "api" and sum(e.type == "epoch" for e in events) == 1

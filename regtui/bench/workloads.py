@@ -29,13 +29,13 @@ from typing import Callable, Iterator
 import torch
 
 from regtui.bench import mnist as mnist_files
-from regtui.bench import rundirs, scale
+from regtui.bench import api_log, rundirs, scale
 from regtui.bench.pairing import (W0_RUNS_PER_PAIR, alone, in_turn, lockstep_runs, timed,
                                   w2_pair)
 from regtui.bench.reference import textbook_loop, textbook_workers
 from regtui.bench.trainer import bench_config, run_regtui
 
-NAMES = ("W0", "W1", "W2", "W3", "W3-resnet18", "W3-cnn", "T98", "L1000", "S100k")
+NAMES = ("W0", "W1", "W2", "W3", "W3-resnet18", "W3-cnn", "T98", "L1000", "S100k", "A1")
 DEFAULTS = {"cpu": ("W0", "W1", "W2"), "gpu": ("W0", "W1", "W2", "W3", "T98")}
 
 
@@ -103,6 +103,11 @@ def workloads(device: str, epochs: int = 10, mnist_dir: Path | None = None,
                        w2_pair(device, epochs),
                        lambda ours, theirs: ours / theirs, "tui/headless <= 1.03",
                        lambda r: r <= 1.03),
+        "A1": Workload("A1", f"a user's own loop (digits cnn, {epochs} epochs) with run.log "
+                       "every step and epoch", "with run.log", "without",
+                       lambda d, i: api_log.pair(epochs, device, d, i),
+                       lambda ours, theirs: ours / theirs, "with/without <= 1.01",
+                       lambda r: r <= 1.01),
         **scale_workloads(device, mnist_dir),
         **reader_workloads(progress, s100k_steps),
     }

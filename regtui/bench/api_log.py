@@ -9,7 +9,8 @@ one `run.log({...}, epoch=epoch)` per epoch, into a real run directory with the 
 on. The two loops take turns, each going first in half of the repeats; each figure is
 the median over repeats. Goal: with / without <= 1.01.
 
-    python -m regtui.api.cost --epochs 20 --repeats 16 --threads 1
+    regtui bench -w A1                     # pairs interleaved with the other workloads
+    python -m regtui.bench.api_log --epochs 20 --repeats 16 --threads 1
 """
 
 from __future__ import annotations
@@ -86,8 +87,15 @@ def user_loop(prepared: Prepared, epochs: int, run: Any = None, seed: int = 0
         yield time.perf_counter() - start
 
 
+def pair(epochs: int, device: str, runs_dir: Path, index: int) -> tuple[float, float]:
+    """One `regtui bench -w A1` pair: (with run.log, without) seconds, the logged loop
+    taking the first turn of each epoch in even pairs."""
+    return measure(epochs, repeats=1, device=device, runs_dir=runs_dir, first=index % 2)
+
+
 def measure(epochs: int = 5, repeats: int = 4, device: str = "cpu",
-            runs_dir: Path | None = None, threads: int | None = None) -> tuple[float, float]:
+            runs_dir: Path | None = None, threads: int | None = None,
+            first: int = 0) -> tuple[float, float]:
     """(with_log_seconds, without_seconds): the median over `repeats` of each loop's time
     for `epochs` epochs, the two loops taking turns epoch by epoch (each first in half of
     the repeats), so that a machine's changing load falls on both alike. threads: torch's
@@ -109,7 +117,7 @@ def measure(epochs: int = 5, repeats: int = 4, device: str = "cpu",
                 loops = {"log": user_loop(prepared, epochs, run, seed=repeat),
                          "bare": user_loop(prepared, epochs, seed=repeat)}
                 totals = {"log": 0.0, "bare": 0.0}
-                turn = ("log", "bare") if repeat % 2 == 0 else ("bare", "log")
+                turn = ("log", "bare") if (repeat + first) % 2 == 0 else ("bare", "log")
                 for _ in range(epochs):
                     for kind in turn:
                         totals[kind] += next(loops[kind])
