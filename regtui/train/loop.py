@@ -8,7 +8,6 @@ back once per epoch.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 import traceback
@@ -20,11 +19,11 @@ from torch import Tensor
 from regtui.control import Control
 from regtui.config import to_dict
 from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted, Step
-from regtui.rundir import (BEST_CHECKPOINT, LAST_CHECKPOINT, RunDirError, RunStore,
-                           RunWriteError)
-from regtui.train import checkpoint, models, precision, regularize
+from regtui.rundir import RunStore, RunWriteError
+from regtui.train import models, precision, regularize
+from regtui.train import state as training_state
 from regtui.train.augment import Augmenter
-from regtui.train.checkpoint import Checkpointer, clone_tree
+from regtui.train.checkpoint import Checkpointer
 from regtui.train.data import Split
 from regtui.train.samples import sample_images
 from regtui.train.setup import (Prepared, environment, make_optimizer, make_scheduler,
@@ -109,69 +108,9 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
 
-    def _state(self) -> dict:
-        return {
-            "epoch": self.epoch,
-            "global_step": self.global_step,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler else {},
-            "rng_torch": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda"
-            else torch.empty(0, dtype=torch.uint8),
-            "rng_data": self.generator.get_state(),
-            "mixer": self.mixer.state_dict(),
-            "early_stopping": self.early_stopping.state_dict(),
-            "best_epoch": self.best_epoch,
-            "best_val_acc": self.best_val_acc,
-        }
-
-    def _snapshot(self) -> dict:
-        """A copy of the state now, which later training leaves alone."""
-        state = clone_tree(self._state())
-        # Not walked by clone_tree: its history grows with the run and is a copy already.
-        state["diagnoser"] = self.diagnoser.state_dict() if self.diagnoser else {}
-        state["ending"] = list(self.ending) if self.ending else None
-        return state
-
     def load_checkpoint(self) -> None:
-        """Continue from the run's last.pt (and best.pt). Raises RunDirError, in one line,
-        for a file that is not a readable checkpoint (empty, truncated, foreign bytes) or
-        does not fit this run (another model)."""
-        try:
-            state = checkpoint.load(self.store.path / LAST_CHECKPOINT, self.device)
-        except Exception as error:  # torch raises many kinds for a damaged file
-            raise RunDirError(f"{LAST_CHECKPOINT} is not a checkpoint regtui can read (empty, "
-                              f"truncated or damaged): {checkpoint.first_line(error)}") from None
-        try:
-            self._restore(state)
-        except Exception as error:
-            raise RunDirError(f"{LAST_CHECKPOINT} does not fit this run's model and settings: "
-                              f"{checkpoint.first_line(error)}") from None
-        try:
-            self.checkpoints.load_best(self.device)
-        except Exception as error:
-            raise RunDirError(f"{BEST_CHECKPOINT} is not a checkpoint regtui can read: "
-                              f"{checkpoint.first_line(error)}") from None
-
-    def _restore(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler and state["scheduler"]:
-            self.scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng_torch"].cpu())
-        if self.device.type == "cuda" and state["rng_cuda"].numel():
-            torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
-        # Generator states are CPU byte tensors whatever the generator's device.
-        self.generator.set_state(state["rng_data"].cpu())
-        self.mixer.load_state_dict(state["mixer"])
-        self.early_stopping.load_state_dict(state["early_stopping"])
-        self.epoch, self.global_step = state["epoch"], state["global_step"]
-        self.best_epoch, self.best_val_acc = state["best_epoch"], state["best_val_acc"]
-        if self.diagnoser:  # the detectors go on where they were: history, what has fired
-            self.diagnoser.load_state_dict(json.loads(state["diagnoser"]))
-        ending = state.get("ending")
-        self.ending = (str(ending[0]), str(ending[1])) if ending else None
+        """Continue from the run's last.pt (and best.pt); see train/state.load_into."""
+        training_state.load_into(self)
 
     # ------------------------------------------------------------ one epoch
 
@@ -411,7 +350,7 @@ class Trainer:
             if improved:
                 self.best_epoch, self.best_val_acc = self.epoch, event.val_acc
             self.ending = self._ending(event, alerts)
-            self.checkpoints.keep(self._snapshot(), self.model.state_dict() if improved else None,
+            self.checkpoints.keep(training_state.capture(self), self.model.state_dict() if improved else None,
                                   self.best_epoch)
             if self.ending:
                 return self.ending
