@@ -156,7 +156,7 @@ def export_command(
     for run_dir in runs:
         for name in formats:
             try:
-                written = export_module.export(run_dir, name, output)
+                written = export_module.export_files(run_dir, name, output)
             except export_module.ExportError as error:
                 raise fail(str(error))
-            out.print(f"{name}: {written}")
+            out.print(f"{name}: {', '.join(str(path) for path in written)}")

@@ -4,16 +4,19 @@ Events go to the run store first (the run directory's one writer), then to the l
 (the views). A listener that raises is reported once, through `on_listener_error`, and
 the run goes on: a broken view, exporter or notifier never stops training. The store's
 own write errors do stop it: the run ends `failed` with one line (RunWriteError).
-Listeners are called on the training thread and must not block.
+Listeners are called on the training thread and must not block; the events of the
+system sampler and the notifier (regtui.background) come from their own threads, one at
+a time (the background's emit takes a lock).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from regtui import config as config_module
+from regtui.background import RunBackground
 from regtui.control import Control
 from regtui.diagnose import Diagnoser, remedies_in_use
 from regtui.events import Event, RunFinished, RunStarted, read_events
@@ -74,27 +77,35 @@ def start(resolved: Resolved, runs_dir: Path, *, name: str | None = None,
           ) -> tuple[Path, RunFinished]:
     """Prepare (may raise SetupError before anything is written), then train a new run.
 
-    Raises SetupError (bad settings, data, device) or RunWriteError (runs_dir unusable)
-    before a run directory exists; afterwards every outcome is a RunFinished."""
+    Raises SetupError (bad settings, data, device), ConfigError (a bad $REGTUI_NOTIFY) or
+    RunWriteError (runs_dir unusable) before a run directory exists; afterwards every
+    outcome is a RunFinished."""
     from regtui.train.loop import Trainer
 
+    background = RunBackground(resolved.config)  # a bad $REGTUI_NOTIFY: nothing written yet
     prepared = prepare(resolved.config)
     label = name or "+".join(resolved.presets) or "default"
     toml = config_module.to_toml(resolved.config, config_header(resolved.presets))
     with RunStore.create(runs_dir, label, toml) as store:
         if on_created:
             on_created(store.path)
-        trainer = Trainer(prepared, store, fan_out(store, listeners, on_listener_error), control,
+        emit = background.wrap(fan_out(store, listeners, on_listener_error), store.path)
+        trainer = Trainer(prepared, store, emit, control,
                           diagnoser_for(resolved.config, resolved.presets,
                                         prepared.dataset.num_classes), resolved.presets)
-        return store.path, trainer.run(store.run_id)
+        try:
+            return store.path, trainer.run(store.run_id)
+        finally:
+            background.close()  # before the store closes: the last notification's outcome
 
 
 def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = None,
+           notify: Mapping[str, object] | None = None,
            listeners: Sequence[Listener] = (), control: Control | None = None,
            on_listener_error: ListenerErrorHandler = report_to_stderr,
            ) -> tuple[Path, RunFinished]:
-    """Continue a run from its last.pt, to its configured epochs (or `epochs`).
+    """Continue a run from its last.pt, to its configured epochs (or `epochs`); `notify`:
+    [notify] settings for this process (a run's config.toml never records its URLs).
 
     Nothing in the run directory changes until the resume is known to be valid (its lock
     taken, its checkpoint read, the new target checked); the extended config.toml is then
@@ -112,20 +123,28 @@ def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = Non
         overrides["train"] = {"epochs": epochs}
     if device is not None:
         overrides.setdefault("train", {})["device"] = device
+    if notify:
+        overrides["notify"] = dict(notify)
     checked = config_module.check_layer(overrides, "command line")
     layer = config_module.merge(config_module.load_file(run_dir / CONFIG_NAME), checked)
     run_config = config_module.build(layer, str(run_dir / CONFIG_NAME))
     started = [e for e in read_events(run_dir / EVENTS_NAME) if isinstance(e, RunStarted)]
     presets = tuple(started[0].presets) if started else ()
+    background = RunBackground(run_config)
     prepared = prepare(run_config)
     with RunStore.reopen(run_dir) as store:
-        trainer = Trainer(prepared, store, fan_out(store, listeners, on_listener_error), control,
-                          diagnoser_for(run_config, presets, prepared.dataset.num_classes), presets)
-        trainer.load_checkpoint()
-        if trainer.epoch >= run_config.train.epochs:
-            raise RunDirError(f"{run_dir.name} already finished {trainer.epoch} of "
-                              f"{run_config.train.epochs} epochs; pass --epochs N (more than "
-                              f"{trainer.epoch}) to train further")
-        if epochs is not None:  # the new target becomes part of the run's config
-            store.rewrite_config(config_module.to_toml(run_config, config_header(presets)))
-        return run_dir, trainer.run(store.run_id)
+        emit = background.wrap(fan_out(store, listeners, on_listener_error), run_dir)
+        try:
+            trainer = Trainer(prepared, store, emit, control,
+                              diagnoser_for(run_config, presets, prepared.dataset.num_classes),
+                              presets)
+            trainer.load_checkpoint()
+            if trainer.epoch >= run_config.train.epochs:
+                raise RunDirError(f"{run_dir.name} already finished {trainer.epoch} of "
+                                  f"{run_config.train.epochs} epochs; pass --epochs N (more "
+                                  f"than {trainer.epoch}) to train further")
+            if epochs is not None:  # the new target becomes part of the run's config
+                store.rewrite_config(config_module.to_toml(run_config, config_header(presets)))
+            return run_dir, trainer.run(store.run_id)
+        finally:
+            background.close()

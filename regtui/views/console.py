@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
+from regtui.events import Alert, Epoch, Event, Notification, RunFinished, RunStarted
 from regtui.rundir.summary import SummaryBuilder
 from regtui.views.format import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt
+from regtui.views.system import notification_text
 
 
 def epoch_line(event: Epoch, total: int | None) -> str:
@@ -26,6 +27,7 @@ class ConsoleView:
         self.progress: Progress | None = None
         self.task = None
         self.summary = SummaryBuilder()  # for the diagnosis printed at the end
+        self.failed_targets: set[str] = set()  # a target's failures are printed once
 
     def __call__(self, event: Event) -> None:
         self.summary.add(event)
@@ -40,6 +42,8 @@ class ConsoleView:
         elif isinstance(event, RunFinished):
             self.close()
             self._finished(event)
+        elif isinstance(event, Notification):
+            self._notification(event)
 
     def _started(self, event: RunStarted) -> None:
         config = self.summary.config
@@ -85,6 +89,16 @@ class ConsoleView:
                                f"{fmt(diagnosis['final_gap'])})")
         if event.error:
             self.console.print(f"[red]error:[/] {event.error}")
+
+    def _notification(self, event: Notification) -> None:
+        """Called on the notifier's thread (Rich's console takes its own lock)."""
+        if event.ok:
+            self.console.print(notification_text(event), style="dim", markup=False)
+        elif event.target not in self.failed_targets:
+            self.failed_targets.add(event.target)
+            self.console.print(notification_text(event) + " (further failures of this "
+                               "target are recorded in events.jsonl only)",
+                               style="yellow", markup=False)
 
     def close(self) -> None:
         if self.progress is not None:

@@ -35,3 +35,17 @@ def alert_head(level: str, kind: str, message: str) -> str:
     if message.startswith(kind.replace("_", " ")):
         return f"{level} ·"
     return f"{level} · {kind}:"
+
+
+def fmt_bytes(value: Any, missing: str = "-") -> str:
+    """Bytes the way a memory figure reads: 812M, 10.2G, 1.5T (powers of 1024)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    size = float(value)
+    for unit in ("B", "K", "M", "G"):
+        if abs(size) < 1024:
+            return f"{size:.0f}{unit}" if unit in ("B", "K", "M") or size >= 100 \
+                else f"{size:.1f}{unit}"
+        size /= 1024
+    return f"{size:.1f}T"
