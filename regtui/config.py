@@ -16,7 +16,7 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 Layer = dict[str, dict[str, Any]]
 
@@ -34,10 +34,17 @@ def setting(
     high: float | None = None,
     high_open: bool = False,
     low_open: bool = False,
+    check: Callable[[Any], str | None] | None = None,
+    private: bool = False,
 ) -> Any:
-    """A dataclass field carrying its documentation and the values it accepts."""
+    """A dataclass field carrying its documentation and the values it accepts.
+
+    check(value) returns what is wrong with a converted value, or None. A private
+    setting (a webhook URL with its token) is never recorded: to_dict and to_toml leave
+    it out, so it reaches neither config.toml nor the event stream."""
     meta = {"doc": doc, "choices": choices, "low": low, "high": high,
-            "low_open": low_open, "high_open": high_open}
+            "low_open": low_open, "high_open": high_open, "check": check,
+            "private": private}
     return field(default=default, metadata=meta)
 
 
@@ -192,6 +199,46 @@ class AlertsConfig:
                                   "this fraction of the last layer's", low=0, high=1)
 
 
+ALERT_LEVELS = ("info", "warning", "critical")
+WEBHOOK_URL = re.compile(r"^https?://[^/\s?#]+(?:[/?#]\S*)?$", re.IGNORECASE)
+
+
+def check_webhook_urls(urls: tuple[str, ...]) -> str | None:
+    """What is wrong with a list of webhook URLs (None: nothing)."""
+    for url in urls:
+        if not WEBHOOK_URL.match(url):
+            return f"{json.dumps(url)} is not an http:// or https:// URL with a host"
+    return None
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    system_interval: float = setting(
+        5.0, "seconds between `system` events (CPU, RAM, RSS, NVIDIA GPUs, torch's peak "
+        "CUDA memory), read on a background thread; 0 = off", low=0, high=3600)
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Where to tell someone that a run needs attention or has ended (docs/notifications.md)."""
+    urls: tuple[str, ...] = setting(
+        (), "http(s) webhook URLs that get a JSON POST (Slack, Discord, any JSON consumer); "
+        "never recorded in the run (they hold tokens)", check=check_webhook_urls,
+        private=True)
+    command: str = setting(
+        "", "a shell command run per notification, the message on stdin and the fields "
+        "in REGTUI_* environment variables (mail, ntfy, notify-send); never recorded",
+        private=True)
+    min_level: str = setting("warning", "alerts at or above this level are sent; the end "
+                             "of the run always is (off: only the end)",
+                             choices=(*ALERT_LEVELS, "off"))
+    timeout: float = setting(5.0, "seconds one attempt may take (a webhook's answer, a "
+                             "command's run)", low=0, low_open=True, high=300)
+    retries: int = setting(2, "further attempts after a webhook fails to answer or answers "
+                           "5xx/429, 1 s then 2 s apart (commands are not retried)",
+                           low=0, high=5)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
@@ -201,9 +248,15 @@ class RunConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
 
 SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(RunConfig)}  # type: ignore[misc]
+# Per section, the settings that are never recorded (see setting(private=True)).
+PRIVATE: dict[str, frozenset[str]] = {
+    name: frozenset(f.name for f in dataclasses.fields(cls) if f.metadata.get("private"))
+    for name, cls in SECTIONS.items()}
 
 
 # ---------------------------------------------------------------- checking one value
@@ -308,6 +361,9 @@ def check_value(section: str, key: str, value: Any, source: str) -> Any:
     if not _in_range(converted, meta):
         raise ConfigError(f"{source}: {section}.{key} = {_show(value)} is out of range; "
                           f"accepted: {_accepted(meta, hint)}")
+    problem = meta["check"](converted) if meta["check"] else None
+    if problem:
+        raise ConfigError(f"{source}: {section}.{key}: {problem}")
     return converted
 
 
@@ -428,10 +484,11 @@ def load_file(path: Path) -> Layer:
 # ---------------------------------------------------------------- writing
 
 def to_dict(config: RunConfig) -> dict[str, dict[str, Any]]:
-    """Plain nested dict (tuples as lists) for JSON and TOML."""
+    """Plain nested dict (tuples as lists) for JSON and TOML, without the private
+    settings (notify.urls, notify.command): what a run records of its config."""
     plain = dataclasses.asdict(config)
     return {section: {key: list(value) if isinstance(value, tuple) else value
-                      for key, value in values.items()}
+                      for key, value in values.items() if key not in PRIVATE[section]}
             for section, values in plain.items()}
 
 
@@ -440,6 +497,8 @@ def to_toml(config: RunConfig, header: str = "") -> str:
     lines = [f"# {line}" for line in header.splitlines()]
     for section, values in to_dict(config).items():
         lines += ["", f"[{section}]"]
+        if PRIVATE[section]:
+            lines.append(f"# not recorded: {', '.join(sorted(PRIVATE[section]))}")
         lines += [f"{key} = {toml_value(value)}" for key, value in values.items()
                   if value is not None]  # TOML has no null: None is the default
     return "\n".join(lines).lstrip("\n") + "\n"

@@ -38,6 +38,12 @@ SECTION_INTROS: dict[str, str] = {
              "checkpoints are written.",
     "alerts": "The detectors' thresholds. [alerts.md](alerts.md) explains each rule and "
               "why its default is what it is.",
+    "monitor": "The machine beside the curves: how often CPU, RAM, the process's RSS, "
+               "NVIDIA GPUs and torch's peak CUDA memory are read. See "
+               "[monitor.md](monitor.md#the-system-panel).",
+    "notify": "Webhooks and a command told when an alert fires and when the run ends. "
+              "`urls` and `command` are never recorded in the run (they hold tokens). "
+              "See [notifications.md](notifications.md).",
 }
 
 INTRODUCTION = """\
@@ -47,9 +53,10 @@ INTRODUCTION = """\
 regtui/config.py. Edit the field descriptions there, not this file:
 tests/test_docs.py fails when the two disagree. -->
 
-A run is described by one frozen, validated config with seven sections: `data`, `model`,
-`init`, `regularization`, `augment`, `train` and `alerts`. Every key has a default, so
-an empty config is a valid run (digits, an MLP, a few epochs on the best device found).
+A run is described by one frozen, validated config with nine sections: `data`, `model`,
+`init`, `regularization`, `augment`, `train`, `alerts`, `monitor` and `notify`. Every key
+has a default, so an empty config is a valid run (digits, an MLP, a few epochs on the
+best device found).
 
 ## Where settings come from
 
@@ -122,7 +129,9 @@ A preset is the same plus a `[preset]` table (`description`, `summary`, `group`)
 | `--seed` | `train.seed` | weights, shuffling, dropout, augmentation; CPU runs repeat exactly |
 | `--set section.key=value` | any key | see above |
 | `--config FILE` | all | start from a config file, e.g. a run's `config.toml` |
-| `--resume RUN` | | a run directory or id; only `--epochs` and `--device` may go with it |
+| `--notify URL` | `notify.urls` | repeatable; a webhook told of alerts and the run's end (see [notifications.md](notifications.md)) |
+| `--notify-command CMD` | `notify.command` | a shell command run per notification, the message on stdin |
+| `--resume RUN` | | a run directory or id; only `--epochs`, `--device`, `--notify` and `--notify-command` may go with it |
 | `--runs-dir DIR` | | default `./runs`, or `$REGTUI_RUNS_DIR` |
 | `--name LABEL` | | the label in the run id instead of the preset names |
 | `--headless` | | console output instead of the monitor |
@@ -134,6 +143,8 @@ A preset is the same plus a `[preset]` table (`description`, `summary`, `group`)
 | `REGTUI_RUNS_DIR` | the runs dir when `--runs-dir` is not given (default `./runs`) |
 | `REGTUI_DATA_DIR` | where datasets are looked for when `data.data_dir` is not set (default `~/.cache/regtui/data`) |
 | `XDG_CONFIG_HOME` | user presets live in `$XDG_CONFIG_HOME/regtui/presets/` (default `~/.config/regtui/presets/`) |
+| `REGTUI_NOTIFY` | webhook URLs (spaces or commas between them) told of every run, beside `notify.urls` |
+| `REGTUI_MODE` | `disabled`: no notification is sent |
 
 ## Settings that go together
 
@@ -143,7 +154,9 @@ Checked after merging, with the same kind of message:
 - `train.device` is one of auto, cpu, cuda, cuda:N, mps (and `cuda` needs a CUDA device);
 - `model.pretrained` needs `model.name = "resnet18"`;
 - `data.dataset = "imagefolder"` needs `data.data_dir` (`--data-dir`), the folder with
-  one subfolder per class.
+  one subfolder per class;
+- every `notify.urls` entry (and every URL in `$REGTUI_NOTIFY`) is an `http://` or
+  `https://` URL with a host.
 
 ## Reference
 

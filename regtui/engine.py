@@ -33,14 +33,15 @@ def live_run(resolved: Resolved, runs_dir: Path, name: str | None = None,
 
 
 def resumed_run(run_dir: Path, epochs: int | None = None, device: str | None = None,
-                buffered: bool = True) -> LiveSource:
-    """An interrupted run continued from its last.pt (see train.resume)."""
+                buffered: bool = True, notify: dict | None = None) -> LiveSource:
+    """An interrupted run continued from its last.pt (see train.resume); `notify`: the
+    [notify] settings of this process (--notify, --notify-command)."""
     def launch(on_created=None, **kwargs):
         from regtui import train
 
         if on_created:
             on_created(run_dir)
-        return train.resume(run_dir, epochs=epochs, device=device, **kwargs)
+        return train.resume(run_dir, epochs=epochs, device=device, notify=notify, **kwargs)
 
     return LiveSource(launch, _bad_input(), buffered)
 

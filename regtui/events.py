@@ -114,8 +114,40 @@ class RunFinished(Event):
     samples: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True)
+class System(Event):
+    """A reading of the machine, every monitor.system_interval seconds (regtui.system).
+
+    A figure that could not be read is NaN (floats) or None; gpus is empty without an
+    NVIDIA GPU or NVML, and gpu_note then says why."""
+    type: ClassVar[str] = "system"
+    cpu_percent: float = math.nan  # all CPUs together, 0-100
+    process_cpu_percent: float = math.nan  # this process, % of one CPU (above 100: threads)
+    ram_used: int = 0  # bytes in use (total minus available)
+    ram_total: int = 0  # bytes
+    rss: int = 0  # bytes: this process's resident set
+    # Per NVIDIA GPU: index (NVML's), name, util (%), mem_used and mem_total (bytes),
+    # temp (degrees C), power (W); None where the GPU does not report a figure.
+    gpus: list[dict[str, Any]] = field(default_factory=list)
+    gpu_note: str = ""  # why gpus is empty: "NVML: Shared Library Not Found", ...
+    torch_peak_allocated: int | None = None  # bytes: torch's peak CUDA allocation in this
+    # process (every device, since it started); None when CUDA is not in use
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notification(Event):
+    """A notification (regtui.notify) was sent, or failed after its retries."""
+    type: ClassVar[str] = "notification"
+    target: str = ""  # redacted: scheme://host/... of a webhook, command:<program>
+    event: str = ""  # what was notified: alert, run_finished
+    ok: bool = True
+    error: str = ""  # why it failed ("" when ok)
+    attempts: int = 1
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.type: cls for cls in (RunStarted, Step, Epoch, Alert, Checkpoint, RunFinished)
+    cls.type: cls for cls in (RunStarted, Step, Epoch, Alert, Checkpoint, RunFinished, System,
+                              Notification)
 }
 FINAL_STATUSES = ("completed", "stopped", "interrupted", "diverged", "failed")
 

@@ -26,6 +26,8 @@ FLAG_KEYS = {
     "lr": ("train", "lr"),
     "device": ("train", "device"),
     "seed": ("train", "seed"),
+    "notify": ("notify", "urls"),
+    "notify-command": ("notify", "command"),
 }
 
 
@@ -35,10 +37,11 @@ def flag_layer(flags: dict[str, Any]) -> config_module.Layer:
 
     layer: config_module.Layer = {}
     for flag, value in flags.items():
-        if value is None or value is False:
+        if value is None or value is False or value == []:
             continue
         section, key = FLAG_KEYS[flag]
-        checked = config_module.check_value(section, key, value, f"--{flag} {value}")
+        shown = " ".join(value) if isinstance(value, list) else value
+        checked = config_module.check_value(section, key, value, f"--{flag} {shown}")
         layer.setdefault(section, {})[key] = checked
     return layer
 
@@ -75,6 +78,8 @@ def run(
     runs_dir: Path = runs_dir_option(),
     name: Optional[str] = typer.Option(None, help="Label in the run id instead of the preset names."),
     headless: bool = typer.Option(False, "--headless", help="Print to the console instead of opening the monitor."),
+    notify: list[str] = typer.Option([], "--notify", metavar="URL", help="Webhook to POST alerts and the run's end to (Slack, Discord, JSON); repeatable. Also \\[notify] urls, $REGTUI_NOTIFY."),
+    notify_command: Optional[str] = typer.Option(None, "--notify-command", metavar="CMD", help="Shell command run per notification: the message on stdin, fields in REGTUI_* variables."),
 ) -> None:
     """Train a model with the given presets and settings; every run is kept in the runs dir."""
     from regtui import presets as presets_module
@@ -84,7 +89,8 @@ def run(
     runs_dir = runs_dir or default_runs_dir()
     flags = {"dataset": dataset, "data-dir": data_dir, "download": download, "model": model,
              "pretrained": pretrained, "epochs": epochs, "batch-size": batch_size, "lr": lr,
-             "device": device, "seed": seed}
+             "device": device, "seed": seed, "notify": notify,
+             "notify-command": notify_command}
     if resume is not None:
         _resume(resume, runs_dir, preset, set_, config, flags)
         return
@@ -105,16 +111,18 @@ def _resume(run_ref: Path, runs_dir: Path, preset, set_, config, flags) -> None:
     from regtui.config import ConfigError
     from regtui.rundir import RunDirError, find_run
 
-    allowed = {"epochs", "device"}
-    extra = [f"--{k}" for k, v in flags.items() if v not in (None, False) and k not in allowed]
+    allowed = {"epochs", "device", "notify", "notify-command"}
+    extra = [f"--{k}" for k, v in flags.items()
+             if v not in (None, False, []) and k not in allowed]
     if preset or set_ or config or extra:
         given = ", ".join(extra + (["--preset"] if preset else []) + (["--set"] if set_ else [])
                           + (["--config"] if config else []))
         raise fail(f"--resume continues a run with its own config; {given} cannot be "
-                   "combined with it (accepted: --epochs, --device)")
+                   "combined with it (accepted: --epochs, --device, --notify, "
+                   "--notify-command)")
     try:
         run_dir = find_run(runs_dir, str(run_ref))
-        flag_layer({k: flags[k] for k in allowed})
+        checked = flag_layer({k: flags[k] for k in allowed})
     except (RunDirError, ConfigError) as error:
         raise fail(str(error))
 
@@ -124,8 +132,8 @@ def _resume(run_ref: Path, runs_dir: Path, preset, set_, config, flags) -> None:
 
     # The console judges the whole run at the end, the epochs before this resume included.
     earlier = read_events(run_dir / EVENTS_NAME)
-    _train(resumed_run(run_dir, epochs=flags["epochs"], device=flags["device"], buffered=False),
-           earlier)
+    _train(resumed_run(run_dir, epochs=flags["epochs"], device=flags["device"], buffered=False,
+                       notify=checked.get("notify")), earlier)
 
 
 def _train(source, earlier=()) -> None:

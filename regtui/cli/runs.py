@@ -188,7 +188,7 @@ def export_command(
     for run_dir in runs:
         for name in formats:
             try:
-                written = export_module.export(run_dir, name, target)
+                written = export_module.export_files(run_dir, name, target)
             except RunDirError as error:
                 if not every_run:
                     raise fail(str(error))
@@ -202,4 +202,5 @@ def export_command(
                            f"{error.strerror or error}"
                            + ("; give -o PATH somewhere writable" if target is None else ""),
                            EXIT_BAD_INPUT)
-            out.print(safe_text(f"{name}: {written}"), markup=False)
+            out.print(safe_text(f"{name}: {', '.join(str(path) for path in written)}"),
+                      markup=False)

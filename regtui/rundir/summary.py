@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 from regtui.config import RunConfig, from_recorded
 from regtui.diagnose import verdict_from
-from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
+from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted, System
 from regtui.rundir.curves import FIELDS as CURVE_KEYS
 from regtui.rundir.curves import Curves
 
@@ -26,6 +26,7 @@ class SummaryBuilder:
         # Lines of events.jsonl that were not readable events (wrong types, not JSON): a
         # reader skips them and says how many there were.
         self.unreadable_lines = 0
+        self.peak_gpu_mem: int | None = None  # bytes: the highest torch peak of any sample
 
     def add(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -36,6 +37,10 @@ class SummaryBuilder:
             self.alerts.append(event)
         elif isinstance(event, RunFinished):
             self.finished = event
+        elif isinstance(event, System):
+            peak = event.torch_peak_allocated
+            if isinstance(peak, int) and peak > (self.peak_gpu_mem or 0):
+                self.peak_gpu_mem = peak
 
     def _start(self, event: RunStarted) -> None:
         if self.first_t is None:
@@ -99,6 +104,7 @@ class SummaryBuilder:
             "test_acc": finished.test_acc if finished else None,
             "test_loss": finished.test_loss if finished else None,
             "train_seconds": round(sum(curves.columns["seconds"]), 3),
+            "peak_gpu_mem": self.peak_gpu_mem,
             "final": {"epoch": last["epoch"], **{k: last[k] for k in CURVE_KEYS}} if last else None,
             "final_gap": (last["train_acc"] - last["val_acc"]) if last else None,
             "confusion_matrix": finished.confusion_matrix if finished else None,

@@ -4,16 +4,19 @@ Events go to the run store first (the run directory's one writer), then to the l
 (the views). A listener that raises is reported once, through `on_listener_error`, and
 the run goes on: a broken view, exporter or notifier never stops training. The store's
 own write errors do stop it: the run ends `failed` with one line (RunWriteError).
-Listeners are called on the training thread and must not block.
+Listeners are called on the training thread and must not block; the events of the
+system sampler and the notifier (regtui.background) come from their own threads, one at
+a time (the background's emit takes a lock).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from regtui import config as config_module
+from regtui.background import RunBackground
 from regtui.control import Control
 from regtui.diagnose import Diagnoser, remedies_in_use
 from regtui.events import Event, RunFinished
@@ -74,29 +77,37 @@ def start(resolved: Resolved, runs_dir: Path, *, name: str | None = None,
           ) -> tuple[Path, RunFinished]:
     """Prepare (may raise SetupError before anything is written), then train a new run.
 
-    Raises SetupError (bad settings, data, device) or RunWriteError (runs_dir unusable)
-    before a run directory exists; afterwards every outcome is a RunFinished."""
+    Raises SetupError (bad settings, data, device), ConfigError (a bad $REGTUI_NOTIFY) or
+    RunWriteError (runs_dir unusable) before a run directory exists; afterwards every
+    outcome is a RunFinished."""
     from regtui.train.loop import Trainer
 
+    background = RunBackground(resolved.config)  # a bad $REGTUI_NOTIFY: nothing written yet
     prepared = prepare(resolved.config)
     label = name or "+".join(resolved.presets) or "default"
     toml = config_module.to_toml(resolved.config, config_header(resolved.presets))
     with RunStore.create(runs_dir, label, toml) as store:
         if on_created:
             on_created(store.path)
-        trainer = Trainer(prepared, store, fan_out(store, listeners, on_listener_error), control,
+        emit = background.wrap(fan_out(store, listeners, on_listener_error), store.path)
+        trainer = Trainer(prepared, store, emit, control,
                           diagnoser_for(resolved.config, resolved.presets,
                                         prepared.dataset.num_classes), resolved.presets)
-        return store.path, trainer.run(store.run_id)
+        try:
+            return store.path, trainer.run(store.run_id)
+        finally:
+            background.close()  # before the store closes: the last notification's outcome
 
 
 def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = None,
+           notify: Mapping[str, object] | None = None,
            listeners: Sequence[Listener] = (), control: Control | None = None,
            on_listener_error: ListenerErrorHandler = report_to_stderr,
            ) -> tuple[Path, RunFinished]:
     """Continue a stopped, interrupted or failed run from its last.pt, to its planned
     epochs (or `epochs`); a run whose training had ended before its process died (no
     run_finished) is tested and finished. See docs/runs.md, "Resume and extending".
+    `notify`: [notify] settings for this process (config.toml never records its URLs).
 
     The run's lock is taken first (RunDirError while another process writes the run);
     nothing in the run directory changes until the resume is known to be valid (the run
@@ -117,6 +128,8 @@ def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = Non
         overrides["train"] = {"epochs": epochs}
     if device is not None:
         overrides.setdefault("train", {})["device"] = device
+    if notify:
+        overrides["notify"] = dict(notify)
     checked = config_module.check_layer(overrides, "command line")
     recorded = config_module.load_file(run_dir / CONFIG_NAME)
     run_config = config_module.build(config_module.merge(recorded, checked),
@@ -126,19 +139,25 @@ def resume(run_dir: Path, *, epochs: int | None = None, device: str | None = Non
         check_resumable(run_dir, store.summary, run_config, planned, epochs)
         started = store.summary.started
         presets = tuple(started.presets) if started else ()
+        background = RunBackground(run_config)  # a bad $REGTUI_NOTIFY: nothing written yet
         prepared = prepare(run_config)
-        trainer = Trainer(prepared, store, fan_out(store, listeners, on_listener_error), control,
-                          diagnoser_for(run_config, presets, prepared.dataset.num_classes), presets)
+        emit = background.wrap(fan_out(store, listeners, on_listener_error), run_dir)
         try:
-            trainer.load_checkpoint()
-        except RunDirError as error:
-            raise RunDirError(f"{run_dir.name}: cannot resume: {error}") from None
-        if trainer.epoch > run_config.train.epochs:
-            raise RunDirError(f"--epochs {run_config.train.epochs}: {run_dir.name} has "
-                              f"already trained {trainer.epoch} epochs; give more")
-        if run_config.train.epochs != planned:  # the new length becomes part of the run
-            store.rewrite_config(config_module.to_toml(run_config, config_header(presets)))
-        return run_dir, trainer.run(store.run_id)
+            trainer = Trainer(prepared, store, emit, control,
+                              diagnoser_for(run_config, presets, prepared.dataset.num_classes),
+                              presets)
+            try:
+                trainer.load_checkpoint()
+            except RunDirError as error:
+                raise RunDirError(f"{run_dir.name}: cannot resume: {error}") from None
+            if trainer.epoch > run_config.train.epochs:
+                raise RunDirError(f"--epochs {run_config.train.epochs}: {run_dir.name} has "
+                                  f"already trained {trainer.epoch} epochs; give more")
+            if run_config.train.epochs != planned:  # the new length becomes part of the run
+                store.rewrite_config(config_module.to_toml(run_config, config_header(presets)))
+            return run_dir, trainer.run(store.run_id)
+        finally:
+            background.close()  # before the store closes: the last notification's outcome
 
 
 # Schedules whose shape is fixed by the run's length: a resume cannot change the length.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
-from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted, Step
+from regtui.events import (Alert, Epoch, Event, Notification, RunFinished, RunStarted, Step,
+                           System)
 from regtui.rundir.curves import Curves
 from regtui.rundir.summary import SummaryBuilder
+
+SYSTEM_HISTORY = 120  # system readings kept for the sparklines (10 minutes at 5 s)
 
 
 @dataclass
@@ -15,13 +19,25 @@ class RunState:
 
     summary: SummaryBuilder = field(default_factory=SummaryBuilder)
     last_step: Step | None = None
+    system: System | None = None  # the latest reading of the machine
+    system_history: deque[System] = field(
+        default_factory=lambda: deque(maxlen=SYSTEM_HISTORY))
+    notification: Notification | None = None  # the latest notification's outcome
     version: int = 0  # bumped on every event, so a redraw timer knows what is new
-    curves_version: int = 0  # bumped by everything but steps: plots need rebuilding
+    curves_version: int = 0  # bumped by epochs, alerts, ...: plots need rebuilding
+    system_version: int = 0  # bumped by system and notification events
 
     def add(self, event: Event) -> None:
         self.summary.add(event)
         if isinstance(event, Step):
             self.last_step = event
+        elif isinstance(event, System):
+            self.system = event
+            self.system_history.append(event)
+            self.system_version += 1
+        elif isinstance(event, Notification):
+            self.notification = event
+            self.system_version += 1
         else:
             self.curves_version += 1
         self.version += 1

@@ -8,9 +8,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from regtui.events import Alert, Epoch, Event, RunFinished, RunStarted
+from regtui.events import Alert, Epoch, Event, Notification, RunFinished, RunStarted
 from regtui.rundir.summary import SummaryBuilder
 from regtui.views.format import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt, safe_text
+from regtui.views.system import notification_text
 
 
 def epoch_line(event: Epoch, total: int | None) -> str:
@@ -39,6 +40,7 @@ class ConsoleView:
         self.summary = SummaryBuilder()  # for the diagnosis printed at the end
         for event in earlier:
             self.summary.add(event)
+        self.failed_targets: set[str] = set()  # a target's failures are printed once
 
     def _print(self, *parts: str | tuple[str, str]) -> None:
         """One line from plain parts and (text, style) pairs; text is never markup."""
@@ -59,6 +61,8 @@ class ConsoleView:
         elif isinstance(event, RunFinished):
             self.close()
             self._finished(event)
+        elif isinstance(event, Notification):
+            self._notification(event)
 
     def _started(self, event: RunStarted) -> None:
         config = self.summary.config
@@ -105,6 +109,16 @@ class ConsoleView:
         if event.error:
             self.errors.print(Text.assemble(("regtui:", "bold red"), " run failed: ",
                                             safe_text(event.error)), soft_wrap=True)
+
+    def _notification(self, event: Notification) -> None:
+        """Called on the notifier's thread (Rich's console takes its own lock)."""
+        if event.ok:
+            self.console.print(notification_text(event), style="dim", markup=False)
+        elif event.target not in self.failed_targets:
+            self.failed_targets.add(event.target)
+            self.console.print(notification_text(event) + " (further failures of this "
+                               "target are recorded in events.jsonl only)",
+                               style="yellow", markup=False)
 
     def close(self) -> None:
         if self.progress is not None:

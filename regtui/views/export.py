@@ -16,10 +16,12 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from regtui.events import Epoch, jsonable
+from regtui.events import Epoch, System, jsonable
 from regtui.rundir import RunData, write_export, write_export_folder
 from regtui.views.compare import settings_of
-from regtui.views.format import alert_head, fmt, safe_text
+from regtui.views.format import alert_head, fmt, fmt_bytes, safe_text
+from regtui.views.system import (system_columns, system_line, system_row,
+                                 tensorboard_scalars)
 from regtui.views.textplot import Series
 from regtui.views.textplot import text_plot as draw_text_plot
 
@@ -55,11 +57,23 @@ def _num(value: Any, digits: int = 4) -> str:
     return fmt(value, digits)
 
 
+def system_samples(run: RunData) -> list[System]:
+    """The run's readings of the machine (`system` events), oldest first."""
+    return [event for event in run.events if isinstance(event, System)]
+
+
+def _start_time(run: RunData) -> float:
+    started = run.summary.get("started")
+    return started if isinstance(started, (int, float)) else 0.0
+
+
 # ---------------------------------------------------------------- formats
 
 def to_json(run: RunData) -> str:
+    start = _start_time(run)
     body = {"summary": run.summary, "epochs": [epoch_row(e) | {"extras": e.extras}
-                                               for e in run.epochs]}
+                                               for e in run.epochs],
+            "system": [system_row(sample, start) for sample in system_samples(run)]}
     return json.dumps(jsonable(body), indent=2) + "\n"
 
 
@@ -70,6 +84,26 @@ def to_csv(run: RunData) -> str:
     for epoch in run.epochs:
         writer.writerow(epoch_row(epoch))
     return buffer.getvalue()
+
+
+def to_system_csv(run: RunData) -> str | None:
+    """One row per `system` event (see views.system.system_row for the units); None for
+    a run without any."""
+    samples = system_samples(run)
+    if not samples:
+        return None
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=system_columns(samples), restval="")
+    writer.writeheader()
+    start = _start_time(run)
+    for sample in samples:
+        writer.writerow(system_row(sample, start))
+    return buffer.getvalue()
+
+
+def system_csv_target(target: Path) -> Path:
+    """Where the system samples go beside a csv export: export.csv -> export-system.csv."""
+    return target.with_name(f"{target.stem}-system{target.suffix or '.csv'}")
 
 
 def text_plot(run: RunData, width: int = 78, height: int = 18) -> str:
@@ -132,7 +166,8 @@ def to_markdown(run: RunData) -> str:
              f"| test acc | {_num(s['test_acc'])} |",
              f"| final train−val gap | {_num(s['final_gap'])} |",
              f"| diagnosis | {diagnosis} |",
-             f"| train seconds | {_num(s['train_seconds'], 1)} |", "",
+             f"| train seconds | {_num(s['train_seconds'], 1)} |",
+             *_system_rows(run), "",
              "## Curves", "", "```", text_plot(run).rstrip(), "```", "",
              "## Alerts", ""]
     alerts = s.get("alerts") or []
@@ -160,6 +195,18 @@ def to_markdown(run: RunData) -> str:
         lines += [f"({s['unreadable_lines']} unreadable lines of events.jsonl were skipped)", ""]
     # Names, messages and the config come from files: shown as text, never as terminal codes.
     return safe_text("\n".join(lines), lines=True)
+
+
+def _system_rows(run: RunData) -> list[str]:
+    """The markdown summary's rows about the machine: the peak GPU memory, the last reading."""
+    rows = []
+    if run.summary.get("peak_gpu_mem"):
+        rows.append(f"| peak GPU memory (torch) | {fmt_bytes(run.summary['peak_gpu_mem'])} |")
+    samples = system_samples(run)
+    if samples:
+        line = system_line(samples[-1]).plain.replace("|", "\\|")
+        rows.append(f"| machine at the end | {line} |")
+    return rows
 
 
 def to_html(run: RunData) -> str:
@@ -233,6 +280,10 @@ def _write_tensorboard(run: RunData, folder: Path, summary_writer) -> None:
             value = getattr(epoch, key)
             if math.isfinite(value):
                 writer.add_scalar(tag, value, epoch.epoch)
+    start = _start_time(run)
+    for sample in system_samples(run):  # step: whole seconds since the run started
+        for tag, value in tensorboard_scalars(sample).items():
+            writer.add_scalar(tag, value, int(sample.t - start), walltime=sample.t)
     hparams = {key: (value if isinstance(value, (int, float, str, bool)) else str(value))
                for key, value in settings_of(run).items() if value is not None}
     s = run.summary
@@ -255,13 +306,23 @@ def export(run_dir: Path, format_name: str, output: Path | None = None) -> Path:
     ExportError for an unknown format or a missing optional package, RunDirError for a
     target that would replace one of a run's own files (or a run that cannot be read),
     OSError for a failed write (which leaves no empty or partial file)."""
+    return export_files(run_dir, format_name, output)[0]
+
+
+def export_files(run_dir: Path, format_name: str, output: Path | None = None) -> list[Path]:
+    """export(), and every file it wrote: csv adds export-system.csv beside export.csv
+    when the run has `system` events."""
     if format_name not in FORMATS:
         raise ExportError(f"unknown format {format_name!r}; accepted: {', '.join(FORMATS)}")
     run = RunData.load(run_dir)
     if format_name == "tensorboard":
         folder = output or run_dir / "tensorboard"
         to_tensorboard(run, folder)
-        return folder
+        return [folder]
     # never summary.json: that one is the run's own, rewritten while it trains
     target = output or run_dir / f"export.{format_name}"
-    return write_export(run_dir, target, WRITERS[format_name](run))
+    written = [write_export(run_dir, target, WRITERS[format_name](run))]
+    system_csv = to_system_csv(run) if format_name == "csv" else None
+    if system_csv is not None:
+        written.append(write_export(run_dir, system_csv_target(target), system_csv))
+    return written

@@ -130,3 +130,17 @@ def y_ticks(values: Sequence[float], count: int = 5) -> tuple[list[float], list[
         return [], []
     ticks = nice_ticks(min(finite), max(finite), count)
     return ticks, [tick_label(t) for t in ticks]
+
+
+def fmt_bytes(value: Any, missing: str = "-") -> str:
+    """Bytes the way a memory figure reads: 812M, 10.2G, 1.5T (powers of 1024)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    size = float(value)
+    for unit in ("B", "K", "M", "G"):
+        if abs(size) < 1024:
+            return f"{size:.0f}{unit}" if unit in ("B", "K", "M") or size >= 100 \
+                else f"{size:.1f}{unit}"
+        size /= 1024
+    return f"{size:.1f}T"

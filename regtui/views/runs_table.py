@@ -9,10 +9,18 @@ from rich.table import Table
 from rich.text import Text
 
 from regtui.rundir import RunRecord
-from regtui.views.format import STATUS_STYLE, fmt, safe_text
+from regtui.views.format import STATUS_STYLE, fmt, fmt_bytes, safe_text
 
 COLUMNS = ("id", "presets", "data / model", "status", "epochs", "best val acc", "final gap",
            "diagnosis", "started")
+GPU_COLUMN = "peak gpu mem"  # shown only when some run has the figure (a CUDA run)
+
+
+def columns_for(records: Sequence[RunRecord]) -> tuple[str, ...]:
+    """COLUMNS, and the peak GPU memory column when any of the runs recorded one."""
+    if any(record.summary.get("peak_gpu_mem") for record in records):
+        return (*COLUMNS, GPU_COLUMN)
+    return COLUMNS
 
 
 def diagnosis_text(summary: dict[str, Any]) -> str:
@@ -28,9 +36,10 @@ def started_text(summary: dict[str, Any]) -> str:
     return datetime.fromtimestamp(started).strftime("%Y-%m-%d %H:%M") if started else "-"
 
 
-def run_row(record: RunRecord) -> tuple[Text, ...]:
-    """The run's cells, in COLUMNS order, as plain text (names from disk are shown
-    literally, without control characters); the status coloured."""
+def run_row(record: RunRecord, gpu: bool = False) -> tuple[Text, ...]:
+    """The run's cells, in COLUMNS order (then its peak GPU memory, with `gpu`), as plain
+    text (names from disk are shown literally, without control characters); the status
+    coloured."""
     s = record.summary
     source = s.get("source") or "trainer"
     no_presets = "-" if source == "trainer" else f"({source})"  # (api), (tensorboard)
@@ -38,12 +47,15 @@ def run_row(record: RunRecord) -> tuple[Text, ...]:
              safe_text(f"{s['dataset'] or '-'} / {s['model'] or '-'}"), safe_text(s["status"]),
              f"{s['epochs_completed']}/{s['epochs_planned'] or '-'}", fmt(s["best_val_acc"]),
              fmt(s["final_gap"]), diagnosis_text(s), started_text(s))
+    if gpu:
+        cells += (fmt_bytes(s.get("peak_gpu_mem")),)
     return tuple(Text(cell, STATUS_STYLE.get(cell, "") if i == 3 else "")
                  for i, cell in enumerate(cells))
 
 
 def runs_table(records: Sequence[RunRecord]) -> Table:
-    table = Table(*COLUMNS, box=None, pad_edge=False)
+    columns = columns_for(records)
+    table = Table(*columns, box=None, pad_edge=False)
     for record in records:
-        table.add_row(*run_row(record))
+        table.add_row(*run_row(record, gpu=GPU_COLUMN in columns))
     return table

@@ -18,6 +18,7 @@ from regtui.tui.widgets.epoch_table import EpochTable
 from regtui.tui.widgets.metric_plot import MetricPlot
 from regtui.tui.widgets.panels import (AlertsPanel, ErrorPanel, ResultsPanel, StatusLine,
                                        TrainingPanel)
+from regtui.tui.widgets.system_panel import SystemPanel
 
 # Whatever the step rate, the status is redrawn at most this often, and the plots and
 # tables (about 60 ms of Python per rebuild, taken from the training thread's GIL) at most
@@ -48,6 +49,7 @@ class MonitorScreen(Screen):
         self.state = RunState()
         self.drawn_version = -1
         self.drawn_curves = -1
+        self.drawn_system = 0
         self.curves_drawn_at = -CURVE_SECONDS
         self.redraws = 0
         self.paused = False
@@ -57,6 +59,7 @@ class MonitorScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         yield ProgressBar(id="progress", show_eta=False)
+        yield SystemPanel(id="system")
         with VerticalScroll(id="body"):
             yield ErrorPanel(id="error")
             yield ResultsPanel(id="results")
@@ -73,6 +76,7 @@ class MonitorScreen(Screen):
         self.set_interval(1 / REDRAWS_PER_SECOND, self.redraw)
         self.query_one("#error").display = False
         self.query_one("#results").display = False
+        self.query_one("#system").display = False  # until the run's first reading
         self.poll_source()
         self.set_interval(POLL_SECONDS, self.poll_source)
         self.redraw()
@@ -128,6 +132,9 @@ class MonitorScreen(Screen):
             progress = self.query_one(ProgressBar)
             progress.update(total=state.planned_epochs or None, progress=state.epoch_fraction())
             self.query_one(TrainingPanel).show(state)
+            if state.system_version != self.drawn_system:
+                self.drawn_system = state.system_version
+                self.query_one(SystemPanel).show(state)
             now = time.monotonic()
             curves_due = now - self.curves_drawn_at >= CURVE_SECONDS or state.finished
             if state.curves_version != self.drawn_curves and curves_due:

@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from regtui.views.format import STATUS_STYLE, fmt, safe_text
-from regtui.views.runs_table import COLUMNS, diagnosis_text, run_row
+from regtui.views.format import STATUS_STYLE, fmt, fmt_bytes, safe_text
+from regtui.views.runs_table import COLUMNS, GPU_COLUMN, columns_for, diagnosis_text, run_row
 from regtui.rundir import RunDirError, RunRecord, delete_run, is_alive, list_runs
 from regtui.tui.screens.dialogs import Confirm
 
@@ -35,6 +35,7 @@ class RunsScreen(Screen):
         super().__init__()
         self.records: dict[str, RunRecord] = {}
         self.marked: list[str] = []  # run ids in the order they were marked: #1 is the reference
+        self.columns: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-heading")
@@ -43,11 +44,19 @@ class RunsScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column(" ", key="mark", width=1)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
+        self._set_columns(COLUMNS)
         self.action_reload()
+
+    def _set_columns(self, columns: tuple[str, ...]) -> None:
+        """The table's columns (peak GPU memory joins once a run has the figure)."""
+        if columns == self.columns:
+            return
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_column(" ", key="mark", width=1)
+        for name in columns:
+            table.add_column(name, key=name)
+        self.columns = columns
 
     def on_screen_resume(self) -> None:
         if self.records:  # back from a replay, a comparison or a dialog: statuses may have moved
@@ -65,8 +74,10 @@ class RunsScreen(Screen):
         self.records = {r.run_id: r for r in reversed(records)}  # newest first
         self.marked = [run_id for run_id in self.marked if run_id in self.records]
         table.clear()
+        self._set_columns(columns_for(records))
+        gpu = GPU_COLUMN in self.columns
         for run_id, record in self.records.items():
-            table.add_row(self._mark_cell(run_id), *run_row(record), key=run_id)
+            table.add_row(self._mark_cell(run_id), *run_row(record, gpu), key=run_id)
         if cursor in self.records:
             table.move_cursor(row=list(self.records).index(cursor))
         self._show_heading()
@@ -108,6 +119,8 @@ class RunsScreen(Screen):
         detail.append(f"best val acc {fmt(s['best_val_acc'])} (epoch {fmt(s['best_epoch'])})  "
                       f"final gap {fmt(s['final_gap'])}  test acc {fmt(s['test_acc'])}\n")
         detail.append(f"diagnosis: {diagnosis_text(s)}", "bold")
+        if s.get("peak_gpu_mem"):
+            detail.append(f"  peak GPU memory {fmt_bytes(s['peak_gpu_mem'])}")
         self.query_one("#run-detail", Static).update(detail)
 
     @on(DataTable.RowSelected)
