@@ -208,3 +208,15 @@ def test_the_tui_and_the_views_import_neither_torch_nor_train() -> None:
     imported = modules_imported_by("import regtui.tui.app, regtui.cli.runs, regtui.views.export,"
                                    " regtui.views.compare, regtui.sources, regtui.engine")
     assert [m for m in imported if m.startswith(("torch", "regtui.train"))] == []
+
+
+def test_a_summary_is_trusted_only_while_events_jsonl_is_what_it_was_made_from(
+        runs_dir: Path) -> None:
+    run_dir, _ = train.start(tiny(epochs=3), runs_dir)
+    assert load_summary(run_dir)["epochs_completed"] == 3
+    events = (run_dir / "events.jsonl").read_bytes()
+    (run_dir / "events.jsonl").write_bytes(events[:len(events) * 6 // 10])  # cut mid-way
+    listed = load_summary(run_dir)
+    assert listed == fold_summary(run_dir) and listed["status"] == "interrupted"
+    (run_dir / "events.jsonl").write_bytes(b"")
+    assert load_summary(run_dir)["epochs_completed"] == 0

@@ -73,6 +73,10 @@ class AppendFile:
             raise
         self.torn = False
 
+    def size(self) -> int:
+        """The file's length in bytes now."""
+        return os.fstat(self._descriptor).st_size
+
     def sync(self) -> None:
         os.fsync(self._descriptor)
 

@@ -119,8 +119,10 @@ def load_summary(run_dir: Path) -> dict[str, Any]:
     """The run's summary, read from summary.json where that is current.
 
     summary.json is rewritten with the run's last event (run_finished) and at most a
-    second behind a live run, so it serves finished and live runs; a run whose writer
-    died (or a missing / unreadable summary.json) is folded from events.jsonl instead.
+    second behind a live run, so it serves finished and live runs. events.jsonl is the
+    record: a run whose writer died, whose events.jsonl is no longer the size the summary
+    was made from (cut, torn, appended to), or whose summary.json is missing or
+    unreadable is folded from events.jsonl instead.
     Reading summary.json instead of every event is what lets 1,000 runs list in well
     under a second (`regtui bench -w L1000`)."""
     try:
@@ -128,11 +130,22 @@ def load_summary(run_dir: Path) -> dict[str, Any]:
             (run_dir / SUMMARY_NAME).read_text(encoding="utf-8")))
     except (OSError, ValueError, RecursionError):
         summary = None
-    if summary is None:
+    if summary is None or not _matches_events(summary, run_dir):
         return fold_summary(run_dir)
     if summary["status"] == "running" and not is_alive(run_dir):
         return fold_summary(run_dir)  # its last second is only in events.jsonl
     return _resolve_status(summary, run_dir)
+
+
+def _matches_events(summary: dict[str, Any], run_dir: Path) -> bool:
+    """summary.json was made from events.jsonl as it is now (a live run's summary, up
+    to a second behind, is accepted: its status says running)."""
+    if summary.get("status") == "running":
+        return True
+    try:
+        return summary.get("events_bytes") == (run_dir / EVENTS_NAME).stat().st_size
+    except OSError:
+        return False
 
 
 def read_record(run_dir: Path) -> RunRecord:

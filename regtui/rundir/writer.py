@@ -50,6 +50,7 @@ class RunStore:
         self._builder = builder
         self._events = AppendFile(path / EVENTS_NAME)
         self._summary_stale, self._summary_written = False, -math.inf
+        self._summary_bytes = -1  # events.jsonl's size when summary.json was last written
         self._written = False  # nothing is changed in a reopened run before its first event
         self.broken: str | None = None  # the first write error, once writing has failed
 
@@ -193,6 +194,9 @@ class RunStore:
 
     def _write_summary(self) -> None:
         summary = jsonable(self._builder.to_dict())
+        # What events.jsonl held when this summary was made: a reader trusts summary.json
+        # only while the file is still that size (events.jsonl is the record).
+        summary["events_bytes"] = self._summary_bytes = self._events.size()
         write_atomic(self.path / SUMMARY_NAME, json.dumps(summary, indent=2) + "\n")
         self._summary_stale, self._summary_written = False, time.monotonic()
 
@@ -212,7 +216,10 @@ class RunStore:
             pass
 
     def close(self) -> None:
-        if self._summary_stale and not self.broken:  # a run that ends without run_finished
+        # A run that ends without run_finished, or with events after it (notifications):
+        # the summary must describe the whole file, or readers will not trust it.
+        changed = self._summary_bytes != self._events.size()
+        if (self._summary_stale or changed) and not self.broken:
             self._try_summary()
         try:
             self._events.close()
