@@ -77,7 +77,7 @@ def load_folder(root: Path, **settings) -> data.Dataset:
 # ---------------------------------------------------------------- 1. hidden and system entries
 
 HIDDEN_FOLDERS = [".ipynb_checkpoints", "__MACOSX", ".git", "@eaDir", "$RECYCLE.BIN",
-                  ".Trash-1000", "System Volume Information"]
+                  ".Trash-1000", "System Volume Information", "#recycle", "lost+found"]
 
 
 @pytest.mark.parametrize("hidden", HIDDEN_FOLDERS)
@@ -218,6 +218,22 @@ def test_the_run_header_names_the_split_folders_and_the_warnings(tmp_path: Path,
     assert "warning: skipped 1 hidden or system" in result.output
 
 
+@pytest.mark.parametrize("layout", ["classes", "splits"])
+def test_a_folder_that_only_wraps_the_dataset_is_looked_into(tmp_path: Path, layout: str) -> None:
+    inner = tmp_path / "pets" / "PetImages"  # as unpacking kagglecatsanddogs leaves it
+    if layout == "classes":
+        two_classes(inner)
+    else:
+        split_tree(inner, {"train": 5, "val": 2}, classes=("cats", "dogs"))
+    (tmp_path / "__MACOSX" / "PetImages").mkdir(parents=True)
+    (tmp_path / "readme.txt").write_text("cats and dogs")
+    loaded = load_folder(tmp_path)
+    assert loaded.classes == ["cats", "dogs"]
+    assert str(inner) in loaded.source
+    assert len(loaded.train) + len(loaded.val) + len(loaded.test) == (20 if layout == "classes"
+                                                                      else 14)
+
+
 # ---------------------------------------------------------------- 1. image modes
 
 def _grey_files(tmp_path: Path) -> dict[str, tuple[Path, np.ndarray]]:
@@ -235,6 +251,11 @@ def _grey_files(tmp_path: Path) -> dict[str, tuple[Path, np.ndarray]]:
                                         tmp_path / "i16b.tif"), RAMP),
         "16-bit pgm": (save(Image.fromarray((ramp * 257).astype(np.uint16)),
                             tmp_path / "i16.pgm"), RAMP),
+        # a dark 16-bit picture stays dark: its file says 16 bits, not its own range
+        "16-bit pgm, dark": (save(Image.fromarray((ramp * 40).astype(np.uint16)),
+                                  tmp_path / "dark16.pgm"), np.rint(ramp * 40 / 257)),
+        "16-bit tiff, dark": (save(Image.fromarray((ramp * 40).astype(np.uint16)),
+                                   tmp_path / "dark16.tif"), np.rint(ramp * 40 / 257)),
         "32-bit int tiff": (save(Image.fromarray((ramp * 1000 + 5).astype(np.int32)),
                                  tmp_path / "i32.tif"), RAMP),
         "float tiff [0, 1]": (save(Image.fromarray((ramp / 255).astype(np.float32)),
@@ -311,6 +332,8 @@ def test_every_colour_mode_reads_as_its_rgb_picture(tmp_path: Path) -> None:
     for name, (path, expected) in _colour_files(tmp_path).items():
         picture = read_picture(path, SIDE)
         assert picture.pixels.shape == (SIDE, SIDE, 3), name
+        # LAB's A band is a colour axis, not alpha
+        assert ("transparen" in name) == ("transparency" in (picture.conversion or "")), name
         error = (picture.pixels.int() - torch.from_numpy(expected.astype(np.int32))).abs()
         # JPEG is lossy; 8-bit LAB cannot hold every RGB colour (round trip up to ~20)
         tolerance = 12 if name.endswith("jpeg") else 8 if name.startswith("LAB") else 4

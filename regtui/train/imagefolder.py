@@ -10,7 +10,8 @@ Two layouts are read:
   class folder in val/ or test/ that train/ lacks is an error, a class missing from them
   a warning.
 
-Hidden and system entries (names starting with ".", such as .ipynb_checkpoints,
+A ROOT that only wraps one folder of folders (pets/PetImages/{Cat,Dog}, as unpacked
+archives leave it) is looked into. Hidden and system entries (names starting with ".", such as .ipynb_checkpoints,
 .DS_Store and AppleDouble ._* files, and __MACOSX, Thumbs.db, desktop.ini, @eaDir, ...)
 are skipped wherever they are, and said once. Image files are those with one of
 torchvision's IMG_EXTENSIONS; torchvision's find_classes lists the class folders. A
@@ -34,8 +35,9 @@ from regtui.train.data import DataError, Raw, Split
 from regtui.train.pictures import Picture, read_picture
 
 SYSTEM_NAMES = frozenset(name.lower() for name in (
-    "__MACOSX", "Thumbs.db", "ehthumbs.db", "desktop.ini", "$RECYCLE.BIN",
-    "System Volume Information", "@eaDir", "lost+found", "__pycache__"))
+    "__MACOSX", "Thumbs.db", "ehthumbs.db", "desktop.ini", "$RECYCLE.BIN", "RECYCLER",
+    "System Volume Information", "lost+found", "__pycache__",
+    "@eaDir", "#recycle", "#snapshot", "@Recycle", "@Recently-Snapshot"))  # NAS shares
 SPLIT_NAMES = {"train": ("train", "training"), "val": ("val", "valid", "validation"),
                "test": ("test", "testing")}
 LISTED = 5  # examples named in one warning
@@ -167,6 +169,23 @@ def split_folders(root: Path, notes: Notes) -> dict[str, Path] | None:
     return {"train": train, **others}
 
 
+def _unwrapped(root: Path, notes: Notes) -> Path:
+    """The folder holding the classes (or splits) when ROOT only wraps it, as unpacking
+    an archive often leaves it (pets/PetImages/{Cat,Dog}): while ROOT holds one visible
+    folder, no loose image, and that folder holds folders, go down into it."""
+    while True:
+        entries = [entry for entry in os.scandir(root) if not is_skipped(entry.name)]
+        folders = [entry for entry in entries if entry.is_dir()]
+        loose = [entry for entry in entries
+                 if not entry.is_dir() and has_file_allowed_extension(entry.name, IMG_EXTENSIONS)]
+        if len(folders) != 1 or loose or not _has_subfolders(Path(folders[0].path)):
+            return root
+        notes.hidden += [notes.relative(entry.path) for entry in os.scandir(root)
+                         if is_skipped(entry.name)]
+        root = Path(folders[0].path)
+        notes.root = root
+
+
 def _has_subfolders(folder: Path) -> bool:
     return any(entry.is_dir() and not is_skipped(entry.name) for entry in os.scandir(folder))
 
@@ -218,6 +237,7 @@ def load_folder(cfg: DataConfig) -> Raw:
                         "one subfolder of images per class")
     notes = Notes(root)
     try:
+        root = _unwrapped(root, notes)
         folders = split_folders(root, notes)
         read = {split: read_classes(path, cfg.image_size, notes)
                 for split, path in (folders or {"pool": root}).items()}

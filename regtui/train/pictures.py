@@ -45,8 +45,8 @@ def read_picture(path: Path, size: int) -> Picture:
         if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 size when that is enough
             image.draft(image.mode, (size, size))
         image.load()
-        upright = _upright(image)
-        converted, conversion = to_8bit(upright)
+        white = integer_white_level(image)  # from the file: the upright copy forgets it
+        converted, conversion = to_8bit(_upright(image), white)
         resized = converted.resize((size, size), Image.Resampling.BILINEAR)
     pixels = np.asarray(resized, dtype=np.uint8).reshape(size, size, -1)
     return Picture(torch.from_numpy(pixels.copy()), conversion)
@@ -63,16 +63,17 @@ def _is_grey(mode: str) -> bool:
     return mode in GREY_MODES or mode.startswith("I")
 
 
-def to_8bit(image: Image.Image) -> tuple[Image.Image, str | None]:
-    """(an "L" or "RGB" image, a short note of the conversion or None)."""
+def to_8bit(image: Image.Image, white: int | None = None) -> tuple[Image.Image, str | None]:
+    """(an "L" or "RGB" image, a short note of the conversion or None). `white` is the
+    white level of an integer picture when known (integer_white_level of the file)."""
     mode = image.mode
-    transparent = "A" in mode or "a" in mode or "transparency" in image.info
+    transparent = image.has_transparency_data  # alpha bands or a transparent colour key
     if mode in ("L", "RGB") and not transparent:
         return image, None
     if mode == "1":
         return image.convert("L"), "1-bit black and white"
     if mode == "F" or mode.startswith("I"):
-        return _scaled_grey(image)
+        return _scaled_grey(image, white)
     if transparent:
         return _composited(image)
     if mode in ("P", "PA"):
@@ -80,7 +81,7 @@ def to_8bit(image: Image.Image) -> tuple[Image.Image, str | None]:
     return image.convert("RGB"), f"{mode} converted to RGB"
 
 
-def _scaled_grey(image: Image.Image) -> tuple[Image.Image, str]:
+def _scaled_grey(image: Image.Image, white: int | None) -> tuple[Image.Image, str]:
     values = np.asarray(image).astype(np.float64)
     if values.ndim == 3:  # a numeric mode with extra planes: the first is the picture
         values = values[..., 0]
@@ -88,8 +89,8 @@ def _scaled_grey(image: Image.Image) -> tuple[Image.Image, str]:
     if not finite.all():
         values = np.where(finite, values, 0.0)
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    full = _integer_full_scale(image)
-    if full:
+    full = white or (65535 if image.mode.startswith("I;16") else None)
+    if full and image.mode != "F":
         scaled, note = values * (255.0 / full), f"{full.bit_length()}-bit grey"
     elif image.mode == "F" and low >= 0.0 and high <= 1.0:
         scaled, note = values * 255.0, "float grey in [0, 1]"
@@ -102,21 +103,20 @@ def _scaled_grey(image: Image.Image) -> tuple[Image.Image, str]:
     return Image.fromarray(pixels), note
 
 
-def _integer_full_scale(image: Image.Image) -> int | None:
-    """The white level of an integer picture: 2^bits - 1 where the file says its depth
-    (16-bit modes, TIFF BitsPerSample up to 16, 16-bit PNG/PGM, which Pillow opens as
-    "I"), None where it cannot be known (32-bit integers: use the picture's range)."""
-    if image.mode == "F":
+def integer_white_level(image: Image.Image) -> int | None:
+    """The white level of an integer picture as opened from its file: 2^bits - 1 where
+    the file says its depth (TIFF BitsPerSample up to 16, 16-bit modes, 16-bit PNG and
+    PGM, which Pillow opens as "I" scaled to 0-65535); None for other modes and where it
+    cannot be known (32-bit integers: the picture's own range is used)."""
+    if not image.mode.startswith("I"):
         return None
-    if image.mode.startswith("I;16"):
-        return 65535
     tags = getattr(image, "tag_v2", None)
     bits = tags.get(258) if tags is not None else None
     if isinstance(bits, tuple):
         bits = bits[0] if bits else None
     if isinstance(bits, int) and 1 <= bits <= 16:
         return 2 ** bits - 1
-    if image.format in ("PNG", "PPM"):  # Pillow scales 16-bit PGM to 0-65535 itself
+    if image.mode.startswith("I;16") or image.format in ("PNG", "PPM"):
         return 65535
     return None
 
@@ -130,6 +130,8 @@ def _composited(image: Image.Image) -> tuple[Image.Image, str]:
     note = f"{image.mode} with transparency composited on white"
     if not alpha.any():
         alpha, note = np.ones_like(alpha), f"{image.mode} with an empty alpha channel ignored"
+    elif alpha.min() == 1.0:
+        note = f"{image.mode} with an opaque alpha channel dropped"
     over_white = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
     pixels = np.clip(np.rint(over_white), 0, 255).astype(np.uint8)
     if _is_grey(image.mode):
