@@ -13,6 +13,7 @@ import json
 import math
 import re
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,11 @@ INIT_SCHEMES = ("default", "xavier_uniform", "xavier_normal", "kaiming_uniform",
                 "kaiming_normal", "orthogonal", "normal")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "cosine", "step", "onecycle", "plateau")
+FILLS = ("auto", "zeros", "border", "reflection")
+# Seeds go to torch.Generator.manual_seed, which takes any 64-bit integer, signed or not.
+SEED_LOW, SEED_HIGH = -2 ** 63, 2 ** 64 - 1
+# Every other integer setting must fit in 64 bits too (TOML's own integer range).
+INT64_LOW, INT64_HIGH = -2 ** 63, 2 ** 63 - 1
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -76,7 +82,8 @@ class DataConfig:
     image_size: int = setting(32, "imagefolder images are resized to this many pixels "
                               "square", low=8, high=512)
     split_seed: int = setting(0, "seed of the train/val/test split, kept apart from "
-                              "train.seed so runs with different seeds see the same split")
+                              "train.seed so runs with different seeds see the same split",
+                              low=SEED_LOW, high=SEED_HIGH)
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,13 @@ class AugmentConfig:
     contrast: float = setting(0.0, "contrast factor, uniform in 1+-this", low=0, high=1,
                               high_open=True)
     erasing: float = setting(0.0, "probability of erasing a random rectangle", low=0, high=1)
+    fill: str | float = setting(
+        "auto", "what rotation, shear, shift, zoom-out and padded crop show where the image "
+        "moved away: zeros (black), border (the edge pixels repeated), reflection (the image "
+        "mirrored at its edge) or a grey level in [0, 1]; auto = zeros for digits, mnist and "
+        "fashion-mnist (their background is black, so zeros is the background) and "
+        "reflection for cifar and image folders (natural images: no black frames, no "
+        "streaks, as in the usual reflect-padded CIFAR crops)", choices=FILLS, low=0, high=1)
 
 
 @dataclass(frozen=True)
@@ -157,7 +171,8 @@ class TrainConfig:
     gamma: float = setting(0.1, "step and plateau schedulers: decay factor", low=0, high=1,
                            low_open=True)
     device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
-    seed: int = setting(0, "seed for weights, shuffling, dropout and augmentation")
+    seed: int = setting(0, "seed for weights, shuffling, dropout and augmentation",
+                        low=SEED_LOW, high=SEED_HIGH)
     amp: str = setting("auto", "bf16 autocast on CUDA: auto (where a step's work is large "
                        "enough to pay for the casts), on or off; ignored on CPU",
                        choices=("auto", "on", "off"))
@@ -263,16 +278,35 @@ PRIVATE: dict[str, frozenset[str]] = {
 
 def _accepted(meta: Mapping[str, Any], hint: Any) -> str:
     if meta["choices"]:
-        return "one of " + ", ".join(meta["choices"])
+        words = "one of " + ", ".join(meta["choices"])
+        if float not in _members(hint):
+            return words
+        return f"{words}, or {_numeric_range(meta, 'a number')}"
+    if meta["low"] is None and meta["high"] is None:
+        return _type_name(hint)
+    return _numeric_range(meta, _type_name(hint))
+
+
+def _numeric_range(meta: Mapping[str, Any], kind: str) -> str:
     low, high = meta["low"], meta["high"]
-    kind = _type_name(hint)
-    if low is None and high is None:
-        return kind
-    left = "(" if meta["low_open"] else "["
-    right = ")" if meta["high_open"] else "]"
-    low_text = "-inf" if low is None else f"{low:g}"
-    high_text = "inf" if high is None else f"{high:g}"
-    return f"{kind} in {left}{low_text}, {high_text}{right}"
+    # An unbounded end is open: [0, inf) takes every number from 0 up.
+    left = "(" if meta["low_open"] or low is None else "["
+    right = ")" if meta["high_open"] or high is None else "]"
+    return f"{kind} in {left}{bound_text(low, '-inf')}, {bound_text(high, 'inf')}{right}"
+
+
+def bound_text(value: float | None, unbounded: str) -> str:
+    """A range bound as messages and docs write it: integers exactly, floats short."""
+    if value is None or (isinstance(value, float) and math.isinf(value)):
+        return unbounded
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _members(hint: Any) -> tuple[Any, ...]:
+    """The types a `X | Y | None` hint accepts, in order, without None."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return tuple(arg for arg in typing.get_args(hint) if arg is not type(None))
+    return (hint,)
 
 
 def _type_name(hint: Any) -> str:
@@ -283,8 +317,8 @@ def _type_name(hint: Any) -> str:
         if args[-1] is Ellipsis:
             return f"a list of {plural}"
         return f"a list of {len(args)} {plural}"
-    if origin is not None:  # `X | None`
-        return _type_name(next(a for a in typing.get_args(hint) if a is not type(None)))
+    if origin is not None:  # `X | None`, `str | float`
+        return " or ".join(_type_name(member) for member in _members(hint))
     return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}[hint]
 
 
@@ -298,7 +332,10 @@ def _coerce_scalar(value: Any, hint: Any) -> Any:
             return value
     elif hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer beyond any float: as infinite as it gets
+                return math.inf if value > 0 else -math.inf
     elif hint is str:
         if isinstance(value, str):
             return value
@@ -314,18 +351,21 @@ def _coerce(value: Any, hint: Any) -> Any:
         if args[-1] is not Ellipsis and len(value) != len(args):
             raise TypeError
         return tuple(_coerce_scalar(item, args[0]) for item in value)
-    if origin is not None:  # `X | None`: None is never written, so X is what is accepted
-        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if origin is not None:  # `X | None`: None is never written; `str | float`: either
+        for member in _members(hint):
+            try:
+                return _coerce_scalar(value, member)
+            except TypeError:
+                continue
+        raise TypeError
     return _coerce_scalar(value, hint)
 
 
 def _in_range(value: Any, meta: Mapping[str, Any]) -> bool:
-    if meta["choices"]:
-        return value in meta["choices"]
+    if isinstance(value, str):
+        return not meta["choices"] or value in meta["choices"]
     items = value if isinstance(value, tuple) else (value,)
     for item in items:
-        if isinstance(item, str):
-            continue
         if isinstance(item, float) and math.isnan(item):
             return False
         low, high = meta["low"], meta["high"]
@@ -355,9 +395,18 @@ def check_value(section: str, key: str, value: Any, source: str) -> Any:
     except TypeError:
         raise ConfigError(f"{source}: {section}.{key} = {_show(value)} is not "
                           f"{_accepted(meta, hint)}") from None
-    if meta["choices"] and converted not in meta["choices"]:
+    if meta["choices"] and isinstance(converted, str) and converted not in meta["choices"]:
         raise ConfigError(f"{source}: {section}.{key} = {_show(value)} is unknown; "
                           f"accepted: {_accepted(meta, hint)}")
+    items = converted if isinstance(converted, tuple) else (converted,)
+    if any(isinstance(item, float) and not math.isfinite(item) for item in items):
+        # inf, -inf, nan and overflowing literals (1e999): nothing can train on them
+        raise ConfigError(f"{source}: {section}.{key} = {_show(value)} is not a finite "
+                          f"number; accepted: {_accepted(meta, hint)}")
+    if any(isinstance(item, int) and not isinstance(item, bool) and meta["high"] is None
+           and not INT64_LOW <= item <= INT64_HIGH for item in items):
+        raise ConfigError(f"{source}: {section}.{key} = {_show(value)} does not fit in 64 "
+                          f"bits; accepted: {_accepted(meta, hint)}")
     if not _in_range(converted, meta):
         raise ConfigError(f"{source}: {section}.{key} = {_show(value)} is out of range; "
                           f"accepted: {_accepted(meta, hint)}")
@@ -368,6 +417,8 @@ def check_value(section: str, key: str, value: Any, source: str) -> Any:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
+        return f"{str(value)[:12]}... (a {len(str(abs(value)))}-digit integer)"
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, bool):
@@ -437,9 +488,33 @@ def _check_combinations(config: RunConfig, source: str) -> None:
     if config.model.pretrained and config.model.name != "resnet18":
         raise ConfigError(f"{source}: model.pretrained needs model.name = \"resnet18\" "
                           f"(got {config.model.name!r})")
+    _check_batch_norm(config, source)
     if config.data.dataset == "imagefolder" and not config.data.data_dir:
         raise ConfigError(f"{source}: data.dataset = \"imagefolder\" needs data.data_dir "
                           "(--data-dir), the folder with one subfolder per class")
+
+
+def uses_batch_norm(model: ModelConfig) -> bool:
+    """Whether the model will hold batch norm layers (resnet18 keeps them when pretrained)."""
+    return model.batchnorm or (model.name == "resnet18" and model.pretrained)
+
+
+def _check_batch_norm(config: RunConfig, source: str) -> None:
+    """Batch norm in training mode needs 2+ samples per batch (PyTorch raises "Expected
+    more than 1 value per channel" on one). The trainer drops a last batch of one sample;
+    every other batch has train.batch_size samples, or data.train_subset when fewer."""
+    if not uses_batch_norm(config.model):
+        return
+    why = ("batch norm (" + ("built into pretrained resnet18" if config.model.pretrained
+                             else "model.batchnorm = true")
+           + "), which needs at least 2 samples per training batch")
+    if config.train.batch_size == 1:
+        raise ConfigError(f"{source}: train.batch_size = 1 cannot work with {why}; accepted: "
+                          "train.batch_size >= 2, or model.batchnorm = false")
+    if config.data.train_subset == 1:
+        raise ConfigError(f"{source}: data.train_subset = 1 cannot work with {why}; "
+                          "accepted: data.train_subset >= 2 (or 0 for all), or "
+                          "model.batchnorm = false")
 
 
 def parse_assignment(text: str) -> tuple[str, str, Any]:
@@ -466,14 +541,26 @@ def layer_from_assignments(assignments: list[str]) -> Layer:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; a syntax error becomes a ConfigError naming the file."""
+    """Parse a TOML file. Raises ConfigError naming the file when it is missing, a
+    directory, a device or pipe, unreadable, not UTF-8 text (a binary file) or not
+    valid TOML."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # /dev/zero would be read forever, a FIFO would wait for a writer
+        raise ConfigError(f"{path}: not a regular file, not a TOML file")
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a TOML file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not a TOML file: byte {error.object[error.start]:#04x} "
+                          f"at offset {error.start} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: TOML syntax error: {error}") from None
+    except OSError as error:  # permissions, a FIFO that errors, an I/O error
+        raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from None
 
 
 def load_file(path: Path) -> Layer:

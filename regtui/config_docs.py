@@ -14,7 +14,6 @@ Torch-free: it imports only `regtui.config`.
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from typing import Any, Mapping
 
@@ -157,6 +156,20 @@ Checked after merging, with the same kind of message:
   one subfolder per class;
 - every `notify.urls` entry (and every URL in `$REGTUI_NOTIFY`) is an `http://` or
   `https://` URL with a host.
+- batch norm (`model.batchnorm = true`, or a pretrained resnet18) needs at least 2
+  samples per training batch: `train.batch_size = 1` and `data.train_subset = 1` are
+  refused, and so is a training split of one sample once the data is loaded (the trainer
+  already drops a last batch of one).
+
+After the data is loaded, and still before a run directory exists, the split settings
+are checked against it: `data.val_fraction` and `data.test_fraction` that leave no
+training or no validation sample (or, above 0, no test sample) are refused with the
+numbers.
+
+Every number must be finite: `inf`, `-inf`, `nan` and literals too large for a float
+(`1e999`) are refused wherever they are written (a preset, a config file, `--set`, a
+flag). Integers fit in 64 bits; the seeds take what `torch.manual_seed` takes, any
+integer from -2^63 to 2^64 - 1.
 
 ## Reference
 
@@ -201,9 +214,9 @@ def _type_name(hint: Any) -> str:
         items = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
         item = items.get(args[0], _type_name(args[0]))
         return f"list of {item}" if args[-1] is Ellipsis else f"list of {len(args)} {item}"
-    if origin is not None:  # `X | None`: None means "not set"; X is what can be written
-        inner = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-        return _type_name(inner)
+    if origin is not None:  # `X | None`: None means "not set"; `str | float`: either
+        return " or ".join(_type_name(arg) for arg in typing.get_args(hint)
+                           if arg is not type(None))
     names = {bool: "boolean", int: "integer", float: "number", str: "string"}
     return names.get(hint, getattr(hint, "__name__", str(hint)))
 
@@ -221,9 +234,11 @@ def _default(f: dataclasses.Field[Any]) -> str:
 
 def _accepted(meta: Mapping[str, Any], hint: Any) -> str:
     choices = meta.get("choices")
-    if choices:
-        return ", ".join(f"`{choice}`" for choice in choices)
     low, high = meta.get("low"), meta.get("high")
+    if choices:
+        words = ", ".join(f"`{choice}`" for choice in choices)
+        numbers = low is not None or high is not None
+        return f"{words} or a number in {_interval(meta)}" if numbers else words
     base = hint
     if typing.get_origin(hint) is tuple:
         base = typing.get_args(hint)[0]
@@ -234,16 +249,15 @@ def _accepted(meta: Mapping[str, Any], hint: Any) -> str:
     if low is None and high is None:
         return "any integer" if base is int else "any number" if base is float \
             else "see description"
+    return _interval(meta)
+
+
+def _interval(meta: Mapping[str, Any]) -> str:
+    low, high = meta.get("low"), meta.get("high")
     # An unbounded end is open: [0, inf) takes every number from 0 up.
     left = "(" if meta.get("low_open") or low is None else "["
     right = ")" if meta.get("high_open") or high is None else "]"
-    return f"{left}{_bound(low, '-inf')}, {_bound(high, 'inf')}{right}"
-
-
-def _bound(value: float | None, unbounded: str) -> str:
-    if value is None or (isinstance(value, float) and math.isinf(value)):
-        return unbounded
-    return f"{value:g}"
+    return f"{left}{config.bound_text(low, '-inf')}, {config.bound_text(high, 'inf')}{right}"
 
 
 if __name__ == "__main__":

@@ -58,17 +58,21 @@ def accelerators() -> list[str]:
 
 def augmentation_preview(config: RunConfig, count: int, roll: int):
     """`count` training images before and after the configured augmentation (roll picks
-    the random draw): two uint8 arrays of shape (count, C, H, W), and whether any
-    augmentation is configured. Raises the data loader's error (a missing dataset)."""
+    the random draw): two uint8 arrays of shape (count, C, H, W), whether any
+    augmentation is configured, and what fills the places images move away from
+    (augment.fill, e.g. "reflection (auto for cifar10)"). Raises the data loader's error
+    (a missing dataset)."""
     import torch
 
     from regtui.train import data as data_module
-    from regtui.train.augment import Augmenter
+    from regtui.train.augment import Augmenter, describe_fill
 
     dataset = data_module.load(config.data, torch.device("cpu"))
     images = dataset.train.images[:count]
-    generator = torch.Generator().manual_seed(config.train.seed + roll)
-    augmenter = Augmenter(config.augment, generator)
+    # manual_seed takes 64 bits: a seed near the top of the range still re-rolls
+    generator = torch.Generator().manual_seed((config.train.seed + roll) % 2 ** 64)
+    augmenter = Augmenter(config.augment, generator, config.data.dataset)
     floats = augmenter.before_standardize(images.float() / 255.0)
     after = (floats * 255).round().clamp(0, 255).to(torch.uint8)
-    return images.numpy(), after.numpy(), augmenter.active
+    fill = describe_fill(config.augment.fill, config.data.dataset)
+    return images.numpy(), after.numpy(), augmenter.active, fill

@@ -55,6 +55,9 @@ def find(name_or_path: str) -> tuple[Path, bool]:
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path, False
+    if path.exists():  # a directory, a FIFO, ...: named as what it is
+        raise ConfigError(f"{path}: is a directory, not a preset file" if path.is_dir()
+                          else f"{path}: not a regular file, not a preset file")
     raise ConfigError(f"unknown preset {name_or_path!r}; known presets: "
                       f"{', '.join(known_names())} (or a path to a .toml file)")
 

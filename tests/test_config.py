@@ -99,5 +99,5 @@ def test_every_field_is_documented() -> None:
     rows = config.describe_fields()
     assert len(rows) > 50
     assert all(doc for _, _, _, doc in rows)
-    assert ("train.lr", "0.001", "a number in (0, inf]") == rows[
+    assert ("train.lr", "0.001", "a number in (0, inf)") == rows[
         [r[0] for r in rows].index("train.lr")][:3]

@@ -218,7 +218,10 @@ class RunStore:
     def close(self) -> None:
         # A run that ends without run_finished, or with events after it (notifications):
         # the summary must describe the whole file, or readers will not trust it.
-        changed = self._summary_bytes != self._events.size()
+        try:
+            changed = self._summary_bytes != self._events.size()
+        except OSError:  # closed already (a second close): nothing more to write
+            changed = False
         if (self._summary_stale or changed) and not self.broken:
             self._try_summary()
         try:

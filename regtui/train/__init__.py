@@ -80,8 +80,10 @@ def start(resolved: Resolved, runs_dir: Path, *, name: str | None = None,
     Raises SetupError (bad settings, data, device), ConfigError (a bad $REGTUI_NOTIFY) or
     RunWriteError (runs_dir unusable) before a run directory exists; afterwards every
     outcome is a RunFinished."""
+    from regtui.rundir.probe import check_runs_dir
     from regtui.train.loop import Trainer
 
+    check_runs_dir(runs_dir)  # before the data loads: a bad runs dir costs no waiting
     background = RunBackground(resolved.config)  # a bad $REGTUI_NOTIFY: nothing written yet
     prepared = prepare(resolved.config)
     label = name or "+".join(resolved.presets) or "default"

@@ -17,15 +17,41 @@ from torch import Tensor
 
 from regtui.config import AugmentConfig
 
+# augment.fill = "auto": zeros where the background is black (the digit sets), so a moved
+# digit stays on its own background; reflection for natural images (CIFAR, photo
+# folders), where black frames or the streaks of repeated edge pixels would be new,
+# unnatural content (reflect padding is the usual choice in CIFAR crop recipes).
+NATURAL_IMAGES = ("cifar10", "cifar100", "imagefolder")
+
+
+def resolve_fill(fill: str | float, dataset: str) -> str | float:
+    """augment.fill with "auto" decided for the dataset: "zeros", "border", "reflection"
+    (grid_sample padding modes) or a grey level in [0, 1]. "auto" is zeros for any
+    dataset not known to hold natural images (the digit sets)."""
+    if fill == "auto":
+        return "reflection" if dataset in NATURAL_IMAGES else "zeros"
+    return fill
+
+
+def describe_fill(fill: str | float, dataset: str) -> str:
+    """One line for previews and headers, e.g. "reflection (auto for cifar10)"."""
+    resolved = resolve_fill(fill, dataset)
+    text = f"grey {resolved:g}" if isinstance(resolved, float) else str(resolved)
+    return f"{text} (auto for {dataset})" if fill == "auto" else text
+
+
 # Random erasing draws its box as torchvision's RandomErasing does.
 ERASE_AREA = (0.02, 0.33)
 ERASE_LOG_RATIO = (math.log(0.3), math.log(3.3))
 
 
 class Augmenter:
-    def __init__(self, cfg: AugmentConfig, generator: torch.Generator) -> None:
+    def __init__(self, cfg: AugmentConfig, generator: torch.Generator,
+                 dataset: str = "") -> None:
+        """`dataset` decides augment.fill = "auto" (see resolve_fill)."""
         self.cfg = cfg
         self.generator = generator
+        self.fill = resolve_fill(cfg.fill, dataset)
         self._plan: dict[str, Tensor] = {}
         # Fixed for the run (the config is frozen); read every training step.
         self.geometric = bool(cfg.hflip or cfg.vflip or cfg.rotation or cfg.shear
@@ -79,10 +105,25 @@ class Augmenter:
 
     def apply_geometry(self, images: Tensor, params: dict[str, Tensor]) -> Tensor:
         """Warp a batch with explicitly given parameters (for previews and tests)."""
-        theta = self.sampling_matrices(params).to(images.dtype)
-        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-        return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros",
-                             align_corners=False)
+        return self.warp(images, self.sampling_matrices(params))
+
+    def warp(self, images: Tensor, theta: Tensor) -> Tensor:
+        """Resample (N, C, H, W) images through (N, 2, 3) matrices; where a sample point
+        falls outside the image, augment.fill decides what is seen. A grey level is
+        blended in through a coverage mask warped along with the image (one extra
+        channel), so its edge is as smooth as the image's own."""
+        grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+        if isinstance(self.fill, str):
+            return F.grid_sample(images, grid, mode="bilinear", padding_mode=self.fill,
+                                 align_corners=False)
+        if self.fill == 0.0:
+            return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros",
+                                 align_corners=False)
+        ones = images.new_ones((images.shape[0], 1, *images.shape[2:]))
+        warped = F.grid_sample(torch.cat([images, ones], dim=1), grid, mode="bilinear",
+                               padding_mode="zeros", align_corners=False)
+        image, covered = warped[:, :-1], warped[:, -1:]
+        return image + (1.0 - covered) * self.fill
 
     def plan(self, count: int, height: int, width: int, device: torch.device) -> None:
         """Draw the parameters of the next `count` samples (an epoch) in one go."""
@@ -124,10 +165,7 @@ class Augmenter:
         planned samples this batch is (None: draw fresh parameters for it)."""
         plan, positions = self._planned(images, positions)
         if "theta" in plan:
-            theta = plan["theta"][positions].to(images.dtype)
-            grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-            images = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros",
-                                   align_corners=False)
+            images = self.warp(images, plan["theta"][positions])
         if "brightness" in plan:
             images = images * plan["brightness"][positions]
         if "contrast" in plan:

@@ -2,6 +2,9 @@
 
 Everything here fits in memory: a dataset is one uint8 tensor (N, C, H, W) on the
 training device, batches are index slices and are turned into floats only per batch.
+The loaders in LOADERS read the files (datasets.py: MNIST-style IDX files and CIFAR
+batches; imagefolder.py: folders of pictures) into a Raw pool; load() carves the splits
+the files do not define and refuses split settings that leave one empty.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Dataset:
     mean: Tensor  # per channel, in [0, 1] units
     std: Tensor
     warnings: list[str] = field(default_factory=list)
+    source: str = ""  # how the files were read (train/ and val/ folders, ...), for headers
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -67,15 +71,29 @@ class Dataset:
     def describe(self) -> dict:
         return {"name": self.name, "shape": list(self.shape), "classes": len(self.classes),
                 "train": len(self.train), "val": len(self.val), "test": len(self.test),
-                "warnings": self.warnings}
+                "warnings": self.warnings, **({"source": self.source} if self.source else {})}
 
 
-# Raw loaders return (train images, train labels, test images or None, test labels, classes).
-Raw = tuple[Tensor, Tensor, "Tensor | None", "Tensor | None", list[str], list[str]]
+@dataclass
+class Raw:
+    """What a loader reads: the pool the splits are carved from, and the splits the files
+    already define (an official test set, val/ and test/ folders) or None to carve them."""
+    images: Tensor  # uint8 (N, C, H, W)
+    labels: Tensor  # int64 (N,)
+    classes: list[str]
+    test: Split | None = None
+    val: Split | None = None
+    warnings: list[str] = field(default_factory=list)
+    source: str = ""  # how the files were read, for the run header
 
 
 def default_data_dir() -> Path:
     return Path(os.environ.get("REGTUI_DATA_DIR", Path.home() / ".cache" / "regtui" / "data"))
+
+
+def data_root(cfg: DataConfig) -> Path:
+    """Where a torchvision dataset is looked for: data.data_dir, else the default."""
+    return Path(cfg.data_dir).expanduser() if cfg.data_dir else default_data_dir()
 
 
 def _digits(cfg: DataConfig) -> Raw:
@@ -84,77 +102,26 @@ def _digits(cfg: DataConfig) -> Raw:
     digits = load_digits()
     images = torch.from_numpy(digits.images).float().mul(255.0 / 16.0).round().to(torch.uint8)
     labels = torch.from_numpy(digits.target).long()
-    return images.unsqueeze(1), labels, None, None, [str(i) for i in range(10)], []
+    return Raw(images.unsqueeze(1), labels, [str(i) for i in range(10)])
 
 
-def _torchvision(cls_name: str) -> Callable[[DataConfig], Raw]:
+def _lazy(module: str, function: str, *args: str) -> Callable[[DataConfig], Raw]:
+    """A loader imported when it runs: Pillow and the file readers cost nothing until then."""
     def load(cfg: DataConfig) -> Raw:
-        import torchvision.datasets as tvd
+        import importlib
 
-        cls = getattr(tvd, cls_name)
-        root = Path(cfg.data_dir).expanduser() if cfg.data_dir else default_data_dir()
-        try:
-            train = cls(str(root), train=True, download=cfg.download)
-            test = cls(str(root), train=False, download=cfg.download)
-        except RuntimeError as error:
-            if cfg.download:
-                raise DataError(f"{cfg.dataset}: download into {root} failed: {error}") from None
-            raise DataError(f"{cfg.dataset} not found in {root}; pass --download to fetch it, "
-                            "or --data-dir to point at where it is") from None
-        except OSError as error:  # network errors while downloading
-            raise DataError(f"{cfg.dataset}: download into {root} failed: {error}") from None
-        return (*_as_tensors(train), *_as_tensors(test), list(train.classes), [])
+        return getattr(importlib.import_module(module), function)(cfg, *args)
 
     return load
 
 
-def _as_tensors(dataset) -> tuple[Tensor, Tensor]:
-    data = torch.as_tensor(dataset.data)
-    images = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)  # NHWC -> NCHW
-    return images.contiguous().to(torch.uint8), torch.as_tensor(dataset.targets).long()
-
-
-def _imagefolder(cfg: DataConfig) -> Raw:
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.datasets import ImageFolder
-
-    root = Path(cfg.data_dir or "").expanduser()
-    if not root.is_dir():
-        raise DataError(f"imagefolder: {root} is not a folder; --data-dir takes a folder with "
-                        "one subfolder of images per class")
-    try:
-        folder = ImageFolder(str(root))
-    except (FileNotFoundError, RuntimeError):
-        raise DataError(f"imagefolder: no images found in {root}; expected one subfolder per "
-                        "class holding .png/.jpg/.jpeg/.bmp/.webp files") from None
-    images, labels, skipped = [], [], []
-    mode = None
-    for path, label in folder.samples:
-        try:
-            with Image.open(path) as image:
-                mode = mode or ("L" if image.mode in ("1", "L", "I", "I;16") else "RGB")
-                image = image.convert(mode).resize((cfg.image_size, cfg.image_size),
-                                                   Image.Resampling.BILINEAR)
-                images.append(torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-                              .view(cfg.image_size, cfg.image_size, -1))
-                labels.append(label)
-        except (OSError, UnidentifiedImageError, ValueError):
-            skipped.append(path)
-    if not images:
-        raise DataError(f"imagefolder: none of the {len(folder.samples)} files in {root} "
-                        "could be read as an image")
-    warnings = [f"skipped unreadable image {path}" for path in skipped]
-    stacked = torch.stack(images).permute(0, 3, 1, 2).contiguous()
-    return stacked, torch.tensor(labels), None, None, list(folder.classes), warnings
-
-
 LOADERS: dict[str, Callable[[DataConfig], Raw]] = {
     "digits": _digits,
-    "mnist": _torchvision("MNIST"),
-    "fashion-mnist": _torchvision("FashionMNIST"),
-    "cifar10": _torchvision("CIFAR10"),
-    "cifar100": _torchvision("CIFAR100"),
-    "imagefolder": _imagefolder,
+    "mnist": _lazy("regtui.train.datasets", "load_idx", "mnist"),
+    "fashion-mnist": _lazy("regtui.train.datasets", "load_idx", "fashion-mnist"),
+    "cifar10": _lazy("regtui.train.datasets", "load_cifar", "cifar10"),
+    "cifar100": _lazy("regtui.train.datasets", "load_cifar", "cifar100"),
+    "imagefolder": _lazy("regtui.train.imagefolder", "load_folder"),
 }
 
 
@@ -182,22 +149,59 @@ def channel_stats(images: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def load(cfg: DataConfig, device: torch.device) -> Dataset:
-    """Load, split and move a dataset to the device."""
+    """Load, split and move a dataset to the device.
+
+    Raises DataError when it cannot be read, or when the split settings leave a split
+    empty (no training, validation or, with data.test_fraction > 0, test samples)."""
     if cfg.dataset not in LOADERS:
         raise DataError(f"unknown dataset {cfg.dataset!r}; known: {', '.join(LOADERS)}")
-    images, labels, test_images, test_labels, classes, warnings = LOADERS[cfg.dataset](cfg)
+    raw = LOADERS[cfg.dataset](cfg)
+    images, labels = raw.images, raw.labels
     generator = torch.Generator().manual_seed(cfg.split_seed)
-    if test_images is None:
-        test_idx, keep = stratified_take(labels, round(cfg.test_fraction * len(labels)), generator)
-        test_images, test_labels = images[test_idx], labels[test_idx]
+    test = raw.test
+    if test is None:
+        test_count = _test_count(cfg, len(labels))
+        test_idx, keep = stratified_take(labels, test_count, generator)
+        test = Split(images[test_idx], labels[test_idx])
         images, labels = images[keep], labels[keep]
-    val_idx, train_idx = stratified_take(labels, max(1, round(cfg.val_fraction * len(labels))),
-                                         generator)
+    if raw.val is None:
+        val_idx, train_idx = stratified_take(labels, _val_count(cfg, len(labels), raw.test),
+                                             generator)
+        val = Split(images[val_idx], labels[val_idx])
+    else:
+        train_idx, val = torch.arange(len(labels)), raw.val
     if cfg.train_subset and cfg.train_subset < len(train_idx):
         picked, _ = stratified_take(labels[train_idx], cfg.train_subset, generator)
         train_idx = train_idx[picked]
     train = Split(images[train_idx], labels[train_idx])
+    for name, split in (("training", train), ("validation", val), ("test", test)):
+        if not len(split) and (name != "test" or raw.test is not None):
+            raise DataError(f"{cfg.dataset}: the {name} split is empty")
     mean, std = channel_stats(train.images)
-    return Dataset(cfg.dataset, train.to(device), Split(images[val_idx], labels[val_idx]).to(device),
-                   Split(test_images, test_labels).to(device), classes, mean.to(device),
-                   std.to(device), warnings)
+    return Dataset(cfg.dataset, train.to(device), val.to(device), test.to(device), raw.classes,
+                   mean.to(device), std.to(device), raw.warnings, raw.source)
+
+
+def _test_count(cfg: DataConfig, total: int) -> int:
+    """Samples carved out for testing; refuses a fraction that leaves a split empty."""
+    count = round(cfg.test_fraction * total)
+    if cfg.test_fraction > 0 and count == 0:
+        raise DataError(f"data.test_fraction = {cfg.test_fraction:g} of {total} samples "
+                        "leaves no test samples; accepted: a larger fraction, or 0 for no "
+                        "test split")
+    if total - count < 2:
+        raise DataError(f"data.test_fraction = {cfg.test_fraction:g} of {total} samples "
+                        f"leaves {total - count} for training and validation, which need "
+                        "one each; accepted: a smaller fraction")
+    return count
+
+
+def _val_count(cfg: DataConfig, total: int, official_test: Split | None) -> int:
+    """Samples held out for validation (at least one); refuses a fraction that leaves
+    no training sample."""
+    count = max(1, round(cfg.val_fraction * total))
+    if count >= total:
+        after = "" if official_test is not None else " left after the test split"
+        raise DataError(f"data.val_fraction = {cfg.val_fraction:g} of the {total} samples"
+                        f"{after} leaves no training samples; accepted: a smaller fraction")
+    return count

@@ -66,7 +66,7 @@ class Trainer:
     def _setup_training_state(self) -> None:
         cfg = self.cfg
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.train.seed)
-        self.augmenter = Augmenter(cfg.augment, self.generator)
+        self.augmenter = Augmenter(cfg.augment, self.generator, cfg.data.dataset)
         self.mixer = regularize.Mixer(cfg.regularization, cfg.train.seed, self.generator)
         self.criterion = regularize.criterion(cfg.regularization)
         self.optimizer = make_optimizer(cfg, self.model)

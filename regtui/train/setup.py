@@ -72,7 +72,24 @@ def prepare(config: RunConfig) -> Prepared:
         dataset = data_module.load(config.data, device)
     except data_module.DataError as error:
         raise SetupError(str(error)) from None
-    return Prepared(config, device, dataset, build_model(config, dataset, device))
+    model = build_model(config, dataset, device)
+    check_batches(config, dataset, model)
+    return Prepared(config, device, dataset, model)
+
+
+def check_batches(config: RunConfig, dataset: data_module.Dataset, model: nn.Module) -> None:
+    """Refuse a model with batch norm when a training batch would hold one sample:
+    PyTorch raises "Expected more than 1 value per channel" at the first step. The trainer
+    drops a last batch of one sample, so that happens only when train.batch_size is 1
+    (refused by the config already) or the training split holds a single sample."""
+    has_batch_norm = any(isinstance(module, nn.modules.batchnorm._BatchNorm)
+                         for module in model.modules())
+    if has_batch_norm and min(config.train.batch_size, len(dataset.train)) < 2:
+        raise SetupError(f"a training batch would hold 1 sample ({len(dataset.train)} "
+                         f"training samples, train.batch_size = {config.train.batch_size}) "
+                         "and batch norm needs at least 2; accepted: train.batch_size >= 2 "
+                         "and more training samples (data.train_subset, data.val_fraction, "
+                         "data.test_fraction), or model.batchnorm = false")
 
 
 def uses_channels_last(config: RunConfig, device: torch.device) -> bool:

@@ -77,6 +77,8 @@ class ConsoleView:
             f"{config.model.name} {model.get('params', 0):,} params  │ "
             f"{env.get('device')} ({env.get('device_name')}), torch {env.get('torch')}"
             + (f", {env['precision']}" if env.get("precision") else ""))
+        if data.get("source"):
+            self.console.print(f"  data: {data['source']}", markup=False)
         for warning in data.get("warnings", []):
             self._print("  ", ("warning:", "yellow"), f" {warning}")
         if self.console.is_terminal and self.total:

@@ -39,15 +39,16 @@ class AugmentPreview(ModalScreen[None]):
         """Torch work off the UI thread: load, augment, render to text. A failure (the
         data cannot be loaded) is shown in place of the images."""
         try:
-            before, after, active = augmentation_preview(self.config, PREVIEW_IMAGES, self.rolls)
-            text = self._compose_text(before, after, active)
+            before, after, active, fill = augmentation_preview(self.config, PREVIEW_IMAGES,
+                                                               self.rolls)
+            text = self._compose_text(before, after, active, fill)
         except Exception as error:  # noqa: BLE001 - shown to the user, never swallowed
             text = Text.assemble(("augmentation preview: the training images could not be "
                                   "loaded\n\n", "bold"), (str(error), "red"),
                                  ("\n\nesc closes", "dim"))
         self.app.call_from_thread(self.query_one("#augment-view", Static).update, text)
 
-    def _compose_text(self, before, after, active: bool) -> Text:
+    def _compose_text(self, before, after, active: bool, fill: str) -> Text:
         shape = list(before.shape[1:])
         scale = image_grid.scale_for(shape[1])
         render = lambda t: image_grid.render(  # noqa: E731
@@ -59,5 +60,6 @@ class AugmentPreview(ModalScreen[None]):
                        "augment-strong\n\n", "yellow")
         out.append_text(image_grid.grid([render(t) for t in before], [Text("")] * len(before), PREVIEW_IMAGES))
         out.append_text(image_grid.grid([render(t) for t in after], [Text("")] * len(after), PREVIEW_IMAGES))
+        out.append(f"fill where images moved away: {fill} (augment.fill)\n", "dim")
         out.append(f"roll {self.rolls + 1}; erasing, mixup and cutmix are not shown", "dim")
         return out
