@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from regtui import config
-from regtui.train import data, initializers, models, setup
+from regtui.train import data, initializers, models, optim
 
 
 def test_datasets_are_the_loaders() -> None:
@@ -29,13 +29,13 @@ def test_init_schemes_are_the_initializers() -> None:
 @pytest.mark.parametrize("name", config.OPTIMIZERS)
 def test_every_optimizer_name_builds_an_optimizer(name: str) -> None:
     cfg = config.build({"train": {"optimizer": name}})
-    optimizer = setup.make_optimizer(cfg, torch.nn.Linear(2, 2))
+    optimizer = optim.make_optimizer(cfg, torch.nn.Linear(2, 2))
     assert type(optimizer).__name__.lower() == name
 
 
 @pytest.mark.parametrize("name", config.SCHEDULERS)
 def test_every_scheduler_name_builds_its_scheduler(name: str) -> None:
     cfg = config.build({"train": {"scheduler": name}})
-    optimizer = setup.make_optimizer(cfg, torch.nn.Linear(2, 2))
-    scheduler = setup.make_scheduler(cfg, optimizer, steps_per_epoch=3)
+    optimizer = optim.make_optimizer(cfg, torch.nn.Linear(2, 2))
+    scheduler = optim.make_scheduler(cfg, optimizer, steps_per_epoch=3)
     assert (scheduler is None) == (name == "none")

@@ -23,7 +23,8 @@ from regtui.config import RunConfig
 from regtui.train import models
 from regtui.train.data import Dataset, Split, channel_stats
 from regtui.train.precision import flops_per_sample
-from regtui.train.setup import Prepared, build_model, resolve_device
+from regtui.train.devices import resolve_device
+from regtui.train.setup import Prepared, build_model
 
 W3_BATCH = 512
 W3_TRAIN = 50_000
@@ -96,7 +97,7 @@ def w3_textbook(model: str, device: str, data: tuple[Split, Split]) -> float:
 
 def gpu_share(model_name: str, device: str, samples_per_s: float) -> str:
     """Achieved training FLOP/s, and on a known GPU its share of the bf16 peak."""
-    from regtui.train.setup import device_name
+    from regtui.train.devices import device_name
 
     resolved = resolve_device(device)
     config = w3_config(model_name, "cpu")

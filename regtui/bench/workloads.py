@@ -231,7 +231,7 @@ def measure(work: Workload, device: str, repeats: int, runs_dir: Path,
 
 
 def environment(device: str) -> dict:
-    from regtui.train.setup import device_name, resolve_device
+    from regtui.train.devices import device_name, resolve_device
 
     resolved = resolve_device(device)
     return {"device": str(resolved), "device_name": device_name(resolved),

@@ -25,9 +25,10 @@ from regtui.train import state as training_state
 from regtui.train.augment import Augmenter
 from regtui.train.checkpoint import Checkpointer
 from regtui.train.data import Split
+from regtui.train.devices import environment
+from regtui.train.optim import make_optimizer, make_scheduler
 from regtui.train.samples import sample_images
-from regtui.train.setup import (Prepared, environment, make_optimizer, make_scheduler,
-                                uses_channels_last)
+from regtui.train.setup import Prepared, uses_channels_last
 
 EVAL_BATCH = 1024
 SMALL_WEIGHT = 1e-3  # |w| below this counts towards the sparsity figure
