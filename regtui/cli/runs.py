@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from regtui.cli.common import app, fail, out, runs_dir_option
+from regtui.cli.common import app, fail, leave_tui, out, runs_dir_option
 
 @app.command("runs")
 def runs_command(
@@ -26,7 +26,7 @@ def runs_command(
             raise fail("--browse needs a terminal; without it `regtui runs` prints the table")
         from regtui.tui.app import RegtuiApp
 
-        raise typer.Exit(RegtuiApp(runs_dir, browse=True).run() or 0)
+        leave_tui(RegtuiApp(runs_dir, browse=True).run())
     records = list_runs(runs_dir)
     if not records:
         out.print(f"no runs in {runs_dir}; start one with: regtui run --preset dropout")
@@ -58,7 +58,7 @@ def show_command(
     from regtui.sources import source_for
     from regtui.tui.app import RegtuiApp
 
-    RegtuiApp(run_dir.parent, source=source_for(run_dir)).run()
+    leave_tui(RegtuiApp(run_dir.parent, source=source_for(run_dir)).run())
 
 
 def newest_running(runs_dir: Path) -> Path:
@@ -93,7 +93,7 @@ def watch_command(
     from regtui.sources import FollowSource
     from regtui.tui.app import RegtuiApp
 
-    RegtuiApp(run_dir.parent, source=FollowSource(run_dir)).run()
+    leave_tui(RegtuiApp(run_dir.parent, source=FollowSource(run_dir)).run())
 
 
 # ---------------------------------------------------------------- compare

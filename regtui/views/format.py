@@ -35,3 +35,43 @@ def alert_head(level: str, kind: str, message: str) -> str:
     if message.startswith(kind.replace("_", " ")):
         return f"{level} ·"
     return f"{level} · {kind}:"
+
+
+def duration(seconds: float | None) -> str:
+    """A duration for a status line: "42s", "3m07s", "2h05m"; None as "-"."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def tick_labels(ticks: list[float]) -> list[str]:
+    """Axis labels for evenly spaced ticks: as many decimals as the spacing needs, so
+    that every label differs ("0.25 0.50 0.75"); very large or very small values in
+    short exponent form ("1e+31")."""
+    if not ticks:
+        return []
+    finite = [t for t in ticks if math.isfinite(t)]
+    biggest = max((abs(t) for t in finite), default=0.0)
+    steps = [abs(b - a) for a, b in zip(finite, finite[1:]) if b != a]
+    step = min(steps) if steps else (biggest or 1.0)
+    if biggest >= 1e5 or 0 < biggest < 1e-3:
+        return [_exponent_label(t, step) for t in ticks]
+    decimals = 0
+    while decimals < 6 and abs(round(step, decimals) - step) > step * 1e-6:
+        decimals += 1
+    return [f"{t:.{decimals}f}" if math.isfinite(t) else str(t) for t in ticks]
+
+
+def _exponent_label(value: float, step: float) -> str:
+    if value == 0:
+        return "0"
+    digits = 1
+    while digits < 6 and len({f"{value:.{digits}e}", f"{value + step:.{digits}e}"}) < 2:
+        digits += 1
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
