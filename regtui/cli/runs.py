@@ -31,7 +31,7 @@ def runs_command(
     if not records:
         out.print(f"no runs in {runs_dir}; start one with: regtui run --preset dropout")
         return
-    out.print(runs_table(records))
+    out.print(runs_table(records, out.width if out.is_terminal else None))
 
 
 # ---------------------------------------------------------------- show and watch

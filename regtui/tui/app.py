@@ -208,11 +208,15 @@ class RegtuiApp(App[int]):
         """The augmentation of the config in Setup, or of the run on screen."""
         if isinstance(self.screen, SetupScreen):
             config = self.screen.resolved.config if self.screen.resolved else None
+            why = "fix the flagged settings first"
         else:
             monitor = self.shown_monitor
             config = monitor.state.summary.config if monitor and monitor.state.started else None
-        if config is not None:
-            self.push_screen(AugmentPreview(config))
+            why = "the run has not started"
+        if config is None:
+            self.notify(f"no augmentation preview: {why}", severity="warning")
+            return
+        self.push_screen(AugmentPreview(config))
 
     def action_export(self) -> None:
         monitor = self.shown_monitor

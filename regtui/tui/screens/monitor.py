@@ -159,7 +159,8 @@ class MonitorScreen(Screen):
             "train": curves.downsampled("train_loss"), "val": curves.downsampled("val_loss")})
         self.query_one("#acc-plot", MetricPlot).show({
             "train": curves.downsampled("train_acc"), "val": curves.downsampled("val_acc")})
-        self.query_one(AlertsPanel).show(state.alerts, finished=state.finished is not None)
+        self.query_one(AlertsPanel).show(state.alerts, finished=bool(
+            state.finished or self.status_override))
         self.query_one(EpochTable).show(curves)
         if state.finished or self.status_override:
             for panel in (self.query_one(ResultsPanel), self.query_one(ResultsDetail)):

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from regtui.views.format import STATUS_STYLE, fmt
-from regtui.views.runs_table import COLUMNS, diagnosis_text, run_row
+from regtui.views.runs_table import COLUMNS, cut, diagnosis_text, fit_columns, row_cells
 from regtui.rundir import RunDirError, RunRecord, delete_run, is_alive, list_runs
 from regtui.tui.screens.dialogs import Confirm
 
@@ -43,11 +43,11 @@ class RunsScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column(" ", key="mark", width=1)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
         self.action_reload()
+
+    def on_resize(self) -> None:
+        if self.records:
+            self.show(list(reversed(self.records.values())))
 
     def on_screen_resume(self) -> None:
         if self.records:  # back from a replay, a comparison or a dialog: statuses may have moved
@@ -60,13 +60,26 @@ class RunsScreen(Screen):
         self.app.call_from_thread(self.show, records)
 
     def show(self, records: list[RunRecord]) -> None:
+        """The runs, newest first, in columns fitted to the screen: the id whole, numbers
+        whole; explicit widths, so nothing is drawn cut while widths settle."""
         table = self.query_one(DataTable)
         cursor = self.highlighted
         self.records = {r.run_id: r for r in reversed(records)}  # newest first
         self.marked = [run_id for run_id in self.marked if run_id in self.records]
-        table.clear()
-        for run_id, record in self.records.items():
-            table.add_row(self._mark_cell(run_id), *run_row(record), key=run_id)
+        rows = {run_id: row_cells(record) for run_id, record in self.records.items()}
+        # less the mark column (1 + padding 2) and the scrollbar (2); each column's own
+        # padding (2) is the gap fit_columns leaves between columns, plus 2 at the end
+        fitted = fit_columns(list(rows.values()), max(self.size.width, 40) - 7)
+        table.clear(columns=True)
+        table.add_column(" ", key="mark", width=1)
+        for name, (header, width) in fitted.columns.items():
+            table.add_column(header, key=name, width=width)
+        indexes = [COLUMNS.index(name) for name in fitted.columns]
+        for run_id, cells in rows.items():
+            table.add_row(self._mark_cell(run_id), *(
+                Text(cut(cells[i], fitted.columns[COLUMNS[i]][1]),
+                     STATUS_STYLE.get(cells[i], "") if i == 3 else "") for i in indexes),
+                key=run_id)
         if cursor in self.records:
             table.move_cursor(row=list(self.records).index(cursor))
         self._show_heading()

@@ -239,7 +239,8 @@ class ResultsPanel(Static):
             head.append(f" after {done} of {state.planned_epochs} epochs: its process "
                         "ended without finishing")
             head.append(f"\ncontinue it: regtui run --resume {where}", "bold")
-        head.append(f"\nsaved in {where}", "dim")
+        if run_dir is not None:
+            head.append(f"\nsaved in {where}", "dim")
         self.update(head)
         self.has_content = True
 
