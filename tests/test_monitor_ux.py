@@ -285,7 +285,7 @@ async def test_a_in_show_of_an_augmented_run_opens_the_preview(runs_dir: Path) -
         assert "a" in app.screen.active_bindings
         await pilot.press("a")
         assert isinstance(app.screen, AugmentPreview)
-        await wait_for(pilot, lambda: "before (top)" in
+        await wait_for(pilot, lambda: "re-rolls" in
                        text_of(app.screen.query_one("#augment-view")))
 
 
@@ -550,3 +550,26 @@ def test_cli_help_version_runs_dir_and_completion(tmp_path: Path) -> None:
     _runs(tmp_path / "elsewhere", [(3, 10, "dropout")])
     listed = runner.invoke(app, ["--runs-dir", str(tmp_path / "elsewhere"), "runs"])
     assert listed.exit_code == 0 and "dropout" in listed.output
+
+
+@pytest.mark.parametrize("height", [11, 12, 14, 16])
+async def test_y_ticks_sit_on_evenly_spaced_rows(height: int) -> None:
+    from textual.app import App
+
+    from regtui.tui.widgets.metric_plot import MetricPlot
+
+    class Host(App):
+        CSS = f"MetricPlot {{ height: {height}; }}"
+
+        def compose(self):
+            yield MetricPlot("loss", id="plot")
+
+    async with Host().run_test(size=(60, 30)) as pilot:
+        plot = pilot.app.query_one(MetricPlot)
+        plot.show({"train": ([1, 2, 3, 4], [2.31, 2.2, 2.1, 2.02]),
+                   "val": ([1, 2, 3, 4], [2.3, 2.25, 2.2, 2.15])})
+        await pilot.pause()
+        lines = [plot.render_line(y).text for y in range(height)]
+        rows = [y for y, line in enumerate(lines) if "┤" in line]
+        assert len(rows) >= 2
+        assert len({b - a for a, b in zip(rows, rows[1:])}) == 1, "\n".join(lines)

@@ -160,7 +160,7 @@ async def test_every_key_on_a_real_training_run(runs_dir: Path,
         await pilot.press("escape")
         await pilot.press("a")
         assert isinstance(app.screen, AugmentPreview)
-        await wait_for(pilot, lambda: "before (top)" in text_of(app.screen.query_one("#augment-view")))
+        await wait_for(pilot, lambda: "re-rolls" in text_of(app.screen.query_one("#augment-view")))
         await pilot.press("r")
         await pilot.press("escape")
         await pilot.press("n")

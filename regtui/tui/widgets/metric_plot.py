@@ -104,18 +104,22 @@ class MetricPlot(PlotextPlot):
         return [math.log10(v) for v in values] if self.log_y else values
 
     def _axes(self, xs: list[float], ys: list[float]) -> None:
-        """Even ticks: one per row at most, so no label is ever skipped."""
+        """Even ticks on evenly spaced rows: at most one a row, none skipped."""
         plt = self.plt
         rows = max(self.size.height - 5, 2)  # the canvas: less title, frame, ticks, label
-        count = max(2, min(6, rows // 2 + 1))
+        count = max(2, min(6, (rows - 1) // 2 + 1))
         if self.log_y:
             ticks = log_ticks(min(ys), max(ys), count)
             positions = [math.log10(t) for t in ticks]
         else:
             ticks = nice_ticks(min(ys), max(ys), count)
             positions = ticks
-        if ticks:
-            plt.ylim(positions[0], positions[-1])
+        if len(ticks) >= 2:
+            # Every tick k rows below the next; the rows left over go above the last one.
+            per_tick = max((rows - 1) // (len(ticks) - 1), 1)
+            spare = max(rows - 1 - per_tick * (len(ticks) - 1), 0)
+            step = (positions[-1] - positions[0]) / (len(ticks) - 1)
+            plt.ylim(positions[0], positions[-1] + spare * step / per_tick)
             plt.yticks(positions, tick_labels(ticks))
         low, high = min(xs), max(xs)
         integer = all(float(x).is_integer() for x in (low, high))
