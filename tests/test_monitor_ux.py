@@ -573,3 +573,43 @@ async def test_y_ticks_sit_on_evenly_spaced_rows(height: int) -> None:
         rows = [y for y, line in enumerate(lines) if "┤" in line]
         assert len(rows) >= 2
         assert len({b - a for a, b in zip(rows, rows[1:])}) == 1, "\n".join(lines)
+
+
+# ---------------------------------------------------------------- 13. compare
+
+def test_compare_says_which_runs_are_not_done(runs_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from regtui.cli import app
+    from regtui.rundir import RunStore
+
+    done = _runs(runs_dir, [(12, 12, "baseline")])[0]
+    store = RunStore.create(runs_dir, "dropout", "")  # still running: holds its lock
+    for event in scripted_run(epochs=5, planned=200):
+        if isinstance(event, RunStarted):
+            event = dataclasses.replace(event, run_id=store.path.name)
+        store.write(event)
+    try:
+        result = CliRunner().invoke(app, ["compare", done, store.path.name, "--plain",
+                                          "--runs-dir", str(runs_dir)])
+    finally:
+        store.close()
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()
+             if line.split()}
+    assert lines["status"] == ["completed", "running"]
+    assert lines["epochs"] == ["12/12", "5/200"]
+    assert "not final: #2 is running at epoch 5/200" in " ".join(result.output.split())
+
+
+async def test_compare_screen_has_status_and_epochs(runs_dir: Path) -> None:
+    from regtui.tui.screens.compare import CompareScreen
+
+    paths = [runs_dir / run_id for run_id in _runs(runs_dir, [(12, 12, "a"), (3, 30, "b")])]
+    app = RegtuiApp(runs_dir, browse=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.push_screen(CompareScreen(paths))
+        await pilot.pause()
+        table = text_of(app.screen.query_one("#compare-table"))
+        assert "status" in table and "3/30" in table and "12/12" in table
