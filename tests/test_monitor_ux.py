@@ -546,7 +546,8 @@ def test_cli_help_version_runs_dir_and_completion(tmp_path: Path) -> None:
     assert version.exit_code == 0 and version.output.startswith("regtui ")
     run_help = runner.invoke(app, ["run", "--help"])
     assert "<bool>" not in run_help.output
-    assert "Where runs are kept [default: ./runs]" in " ".join(run_help.output.split())
+    assert "Where runs are kept [default: ./runs]" in " ".join(
+        run_help.output.replace("│", " ").split())
     _runs(tmp_path / "elsewhere", [(3, 10, "dropout")])
     listed = runner.invoke(app, ["--runs-dir", str(tmp_path / "elsewhere"), "runs"])
     assert listed.exit_code == 0 and "dropout" in listed.output
@@ -613,3 +614,35 @@ async def test_compare_screen_has_status_and_epochs(runs_dir: Path) -> None:
         await pilot.pause()
         table = text_of(app.screen.query_one("#compare-table"))
         assert "status" in table and "3/30" in table and "12/12" in table
+
+
+# ---------------------------------------------------------------- 14. watch waits for a run
+
+def test_watch_waits_for_a_run_to_start(runs_dir: Path) -> None:
+    import threading
+
+    from regtui.cli.runs import newest_running
+    from regtui.rundir import RunDirError, RunStore
+
+    runs_dir.mkdir(parents=True)
+    with pytest.raises(RunDirError, match="after waiting 0.2s"):
+        newest_running(runs_dir, wait=0.2)
+    stores = []
+    starting = threading.Timer(0.5, lambda: stores.append(RunStore.create(runs_dir, "late", "")))
+    starting.start()  # a `nohup regtui run &` that takes a moment to create its directory
+    try:
+        found = newest_running(runs_dir, wait=HANG_SECONDS)
+    finally:
+        starting.join()
+    assert found == stores[0].path
+    stores[0].close()
+
+
+def test_watch_help_shows_its_default_and_wait() -> None:
+    from typer.testing import CliRunner
+
+    from regtui.cli import app
+
+    result = CliRunner().invoke(app, ["watch", "--help"])
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "[default: the newest running run]" in text and "--wait" in text

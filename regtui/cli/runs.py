@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from regtui.cli.common import app, fail, leave_tui, out, runs_dir_option
+from regtui.cli.common import app, err, fail, leave_tui, out, runs_dir_option
 
 @app.command("runs")
 def runs_command(
@@ -61,18 +61,34 @@ def show_command(
     leave_tui(RegtuiApp(run_dir.parent, source=source_for(run_dir)).run())
 
 
-def newest_running(runs_dir: Path) -> Path:
+def newest_running(runs_dir: Path, wait: float = 0.0) -> Path:
+    """The newest running run in `runs_dir`, waiting up to `wait` seconds for one to
+    start (`nohup regtui run ... &` takes a few seconds to create its directory)."""
+    import time
+
     from regtui.rundir import RunDirError, list_runs
 
-    running = [r for r in list_runs(runs_dir) if r.status == "running"]
-    if not running:
-        raise RunDirError(f"no run is running in {runs_dir}; give RUN (`regtui runs` lists them)")
-    return running[-1].path
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        running = [r for r in list_runs(runs_dir) if r.status == "running"]
+        if running:
+            return running[-1].path
+        if time.monotonic() >= deadline:
+            waited = f" after waiting {wait:g}s" if wait > 0 else ""
+            raise RunDirError(f"no run is running in {runs_dir}{waited}; give RUN "
+                              "(`regtui runs` lists them) or a longer --wait")
+        if not told:
+            err.print(f"waiting up to {wait:g}s for a run to start in {runs_dir} "
+                      "(Ctrl-C gives up)…")
+            told = True
+        time.sleep(0.25)
 
 
 @app.command("watch")
 def watch_command(
-    run_ref: Optional[str] = typer.Argument(None, metavar="[RUN]", help="Run directory, id or part of an id [default: the newest running run]."),
+    run_ref: Optional[str] = typer.Argument(None, metavar="RUN", help="Run directory, id or part of an id \\[default: the newest running run]."),
+    wait: float = typer.Option(30.0, "--wait", min=0, help="Without RUN: seconds to wait for a run to start when none is running yet."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Attach the monitor to a run another process is writing; q detaches, the run goes on."""
@@ -80,8 +96,8 @@ def watch_command(
 
     runs_dir = runs_dir or default_runs_dir()
     try:
-        if run_ref is None:
-            run_dir = newest_running(runs_dir)
+        if run_ref is None:  # waiting only makes sense where the monitor can open
+            run_dir = newest_running(runs_dir, wait if sys.stdout.isatty() else 0.0)
         elif Path(run_ref).exists() or "/" in run_ref:
             run_dir = Path(run_ref)  # a directory that may not exist yet: wait for it
         else:
