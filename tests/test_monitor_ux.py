@@ -646,3 +646,27 @@ def test_watch_help_shows_its_default_and_wait() -> None:
     result = CliRunner().invoke(app, ["watch", "--help"])
     text = " ".join(result.output.replace("│", " ").split())
     assert "[default: the newest running run]" in text and "--wait" in text
+
+
+def test_headless_epoch_lines_fit_80_columns() -> None:
+    from regtui.views.console import epoch_line
+
+    line = epoch_line(Epoch(epoch=100, train_loss=0.12164, train_acc=0.96, val_loss=0.42601,
+                            val_acc=0.885, lr=1e-3, seconds=12.5), 100)
+    assert len(line) <= 80
+    assert "loss 0.1216 val 0.4260" in line and "acc 0.960 val 0.885" in line
+
+
+# ---------------------------------------------------------------- 18. export says what it does
+
+def test_export_all_says_what_it_writes(runs_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from regtui.cli import app
+
+    (run_id,) = _runs(runs_dir, [(4, 4, "dropout")])
+    result = CliRunner().invoke(app, ["export", run_id, "-f", "md", "-f", "csv",
+                                      "--runs-dir", str(runs_dir)])
+    assert result.exit_code == 0, result.output
+    assert "exporting md, csv of 1 run" in result.stderr
+    assert "md: " in result.stdout and "csv: " in result.stdout

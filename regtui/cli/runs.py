@@ -169,10 +169,14 @@ def export_command(
         raise fail(str(error))
     if output and (len(runs) > 1 or len(formats) > 1):
         raise fail("-o names one file: use it with one RUN and one --format")
+    # html and tensorboard load plotly and torch (seconds): say what is being written
+    err.print(f"exporting {', '.join(formats)} of {len(runs)} run{'s' if len(runs) != 1 else ''}…",
+              style="dim")
     for run_dir in runs:
         for name in formats:
-            try:
-                written = export_module.export(run_dir, name, output)
-            except export_module.ExportError as error:
-                raise fail(str(error))
+            with err.status(f"{run_dir.name}: writing {name}…"):
+                try:
+                    written = export_module.export(run_dir, name, output)
+                except export_module.ExportError as error:
+                    raise fail(str(error))
             out.print(f"{name}: {written}")
