@@ -670,3 +670,17 @@ def test_export_all_says_what_it_writes(runs_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "exporting md, csv of 1 run" in result.stderr
     assert "md: " in result.stdout and "csv: " in result.stdout
+
+
+# ---------------------------------------------------------------- cost: what the monitor takes
+
+async def test_monitor_reports_its_ui_cpu_share_of_training(runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir, source=live_run(tiny("train.batch_size=8", epochs=3), runs_dir))
+    app.plot_options = __import__("regtui.tui.widgets.metric_plot",
+                                  fromlist=["PlotOptions"]).PlotOptions(True, 0.6)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.monitor.state.finished is not None)
+        share = app.ui_cpu_share
+        assert share is not None and 0 < share < 1
+        plot = app.monitor.query_one("#loss-plot")
+        assert plot.log_y and plot.options.smoothing == 0.6  # measured at its dearest

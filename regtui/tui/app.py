@@ -173,6 +173,12 @@ class RegtuiApp(App[int]):
         self.notify(f"smoothing {weight:g} (EMA, debiased)" if weight else "smoothing off",
                     timeout=2)
 
+    @property
+    def ui_cpu_share(self) -> float | None:
+        """What the monitor of this app's run cost: the UI thread's CPU seconds per second
+        of training (0.02: 2% of a core); None before two epochs were shown."""
+        return self.monitor.ui_cpu_share if self.monitor is not None else None
+
     def _set_plot_options(self, options: PlotOptions) -> None:
         self.plot_options = options
         for screen in self.screen_stack:

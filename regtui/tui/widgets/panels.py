@@ -150,8 +150,9 @@ def confusion_table(finished: RunFinished) -> Table:
     zeros are `·`, errors are marked `*`; colour only adds to it."""
     matrix = finished.confusion_matrix or []
     classes = [name[:6] for name in finished.classes] or [str(i) for i in range(len(matrix))]
-    table = Table(title="confusion: rows true, columns predicted; · = 0, *n = n errors",
-                  title_justify="left", box=None, padding=(0, 1), show_edge=False)
+    table = Table(title="confusion: rows true, cols predicted", title_justify="left",
+                  caption="· is 0, *n marks n errors", caption_justify="left",
+                  box=None, padding=(0, 1), show_edge=False)
     table.add_column("", style="bold")
     for name in classes:
         table.add_column(name, justify="right")
