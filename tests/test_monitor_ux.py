@@ -684,3 +684,24 @@ async def test_monitor_reports_its_ui_cpu_share_of_training(runs_dir: Path) -> N
         assert share is not None and 0 < share < 1
         plot = app.monitor.query_one("#loss-plot")
         assert plot.log_y and plot.options.smoothing == 0.6  # measured at its dearest
+
+
+@pytest.mark.parametrize("screen", ["setup", "runs", "compare"])
+async def test_every_footer_shows_help_and_quit_at_60_columns(screen: str,
+                                                              runs_dir: Path) -> None:
+    from textual.widgets import Footer
+
+    from regtui.tui.screens.compare import CompareScreen
+
+    paths = [runs_dir / run_id for run_id in _runs(runs_dir, [(4, 4, "a"), (3, 30, "b")])]
+    app = RegtuiApp(runs_dir, browse=screen != "setup")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        if screen == "compare":
+            app.push_screen(CompareScreen(paths))
+            await pilot.pause()
+        footer = app.screen.query_one(Footer)
+        shown = [child for child in footer.query("FooterKey") if child.region.right <= 60
+                 and child.region.width > 0]
+        labels = {getattr(child, "description", "") for child in shown}
+        assert {"help", "quit"} <= labels, labels

@@ -20,15 +20,15 @@ MARK = "●"
 
 
 class RunsScreen(Screen):
-    BINDINGS = [
+    BINDINGS = [  # help and quit first: a 60-column footer still shows them
+        Binding("question_mark", "app.help", "help", key_display="?"),
+        Binding("q", "app.quit_app", "quit"),
+        Binding("escape", "app.back", "back"),
         Binding("space,m", "mark", "mark"),
-        Binding("c", "compare", "compare marked"),
+        Binding("c", "compare", "compare"),
         Binding("e", "export", "export"),
         Binding("d", "delete", "delete"),
         Binding("r", "reload", "reload"),
-        Binding("question_mark", "app.help", "help", key_display="?"),
-        Binding("escape", "app.back", "back"),
-        Binding("q", "app.quit_app", "quit"),
     ]
 
     def __init__(self) -> None:
