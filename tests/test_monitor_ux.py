@@ -705,3 +705,30 @@ async def test_every_footer_shows_help_and_quit_at_60_columns(screen: str,
                  and child.region.width > 0]
         labels = {getattr(child, "description", "") for child in shown}
         assert {"help", "quit"} <= labels, labels
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_augmentation_preview_and_export_fit_the_terminal(size: tuple[int, int],
+                                                                runs_dir: Path) -> None:
+    from regtui.tui.screens.augment import AugmentPreview
+
+    (run_id,) = _runs(runs_dir, [(4, 4, "dropout")])
+    app = RegtuiApp(runs_dir)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#presets").focus()
+        await pilot.press("a")
+        assert isinstance(app.screen, AugmentPreview)
+        view = app.screen.query_one("#augment-view")
+        await wait_for(pilot, lambda: "re-rolls" in text_of(view))
+        await pilot.pause()
+        assert view.region.right <= size[0] and view.region.bottom <= size[1]
+        images = [line.rstrip() for line in text_of(view).splitlines() if "▀" in line]
+        assert images and max(map(len, images)) <= view.content_region.width  # none wraps
+        await pilot.press("escape")
+        from regtui.tui.screens.export import ExportDialog
+
+        app.push_screen(ExportDialog(runs_dir / run_id))
+        await pilot.pause()
+        dialog = app.screen.query_one("#export-dialog")
+        assert dialog.region.right <= size[0] and dialog.region.x >= 0
