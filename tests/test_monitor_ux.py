@@ -184,7 +184,7 @@ async def test_setup_shows_defaults_and_has_the_fields_lessons_need(runs_dir: Pa
                           "data-dir": ""}
         heights = {setup.query_one(f"#{f}").size.height for f in ("epochs", "lr", "batch")}
         assert heights == {1}  # the epochs field is as tall as the others
-        assert "baseline: no regularization" in text_of(setup.query_one("#description"))
+        assert "baseline: no regularization" in text_of(setup.query_one("#ticked"))
         setup.query_one("#train-subset", Input).value = "200"
         setup.query_one("#data-dir", Input).value = "/data/sets"
         setup.query_one("#download").value = True

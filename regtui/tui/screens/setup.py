@@ -21,6 +21,7 @@ from textual.widgets import (Button, Checkbox, Footer, Input, Label, Select, Sel
                              Static, TextArea)
 
 from regtui.tui.widgets.ticks import TickBox, TickList
+from textual.widgets.select import InvalidSelectValueError
 from textual.widgets.selection_list import Selection
 
 from regtui import config as config_module
@@ -110,6 +111,7 @@ class SetupScreen(Screen):
             with Vertical(id="preset-column"):
                 yield Label("presets (space ticks)", classes="heading")
                 yield TickList(*self._selections(), id="presets")
+                yield Static(id="ticked")
                 yield Static(id="description")
             with VerticalScroll(id="form"):
                 yield from self._row("dataset", Select(
@@ -191,7 +193,7 @@ class SetupScreen(Screen):
             text.append(("; " if index else "") + name, "bold")
             if preset is not None:
                 text.append(f": {preset.summary}")
-        self.query_one("#description", Static).update(text)
+        self.query_one("#ticked", Static).update(text)
 
     @on(SelectionList.SelectionHighlighted)
     def describe(self, event: SelectionList.SelectionHighlighted) -> None:
@@ -230,9 +232,10 @@ class SetupScreen(Screen):
             widget = self.query_one(f"#{form_field.id}")
             old, new = self.base_values.get(form_field.id), base[form_field.id]
             if old != new and widget.value == old:
-                if isinstance(widget, Select) and new not in [v for _, v in widget._options]:
+                try:
+                    widget.value = new
+                except InvalidSelectValueError:  # a device this machine does not list
                     continue
-                widget.value = new
         self.base_values = base
 
     @on(SelectionList.SelectedChanged)
