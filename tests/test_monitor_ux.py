@@ -416,10 +416,10 @@ async def test_log_y_and_smoothing_keys_redraw_the_plots(runs_dir: Path) -> None
         accuracy = app.monitor.query_one("#acc-plot", MetricPlot)
         await pilot.press("l")
         assert loss.log_y and not accuracy.log_y  # accuracies stay linear
-        assert "loss (log)" in loss.heading()
+        assert loss.heading().startswith("loss log")
         await pilot.press("m")
         assert loss.options.smoothing == accuracy.options.smoothing == 0.6
-        assert "smoothed 0.6" in loss.heading()
+        assert "ema 0.6" in loss.heading()
         await pilot.press("m", "m")
         assert loss.options.smoothing == 0.0
 
@@ -732,3 +732,17 @@ async def test_augmentation_preview_and_export_fit_the_terminal(size: tuple[int,
         await pilot.pause()
         dialog = app.screen.query_one("#export-dialog")
         assert dialog.region.right <= size[0] and dialog.region.x >= 0
+
+
+async def test_the_title_and_legend_stay_when_log_and_smoothing_are_on(runs_dir: Path) -> None:
+    app = RegtuiApp(runs_dir, source=ScriptedSource(scripted_run(finished=True)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: drawn(app.monitor))
+        await pilot.press("l", "m")
+        await pilot.pause()
+        plot = app.monitor.query_one("#loss-plot")
+        title = plot.render_line(0).text
+        assert "loss log ema 0.6" in title and "train" in title and "val" in title
+        labels = [plot.render_line(y).text.split("┤")[0].strip()
+                  for y in range(plot.size.height) if "┤" in plot.render_line(y).text]
+        assert all(len(label) <= 6 for label in labels), labels  # "0.01", not "0.0100"

@@ -49,12 +49,16 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def tick_labels(ticks: list[float]) -> list[str]:
+def tick_labels(ticks: list[float], each: bool = False) -> list[str]:
     """Axis labels for evenly spaced ticks: as many decimals as the spacing needs, so
     that every label differs ("0.25 0.50 0.75"); very large or very small values in
-    short exponent form ("1e+31")."""
+    short exponent form ("1e31"). each=True: every label as short as it can be, for
+    ticks that are not evenly spaced (a log axis: "0.0001 0.01 1")."""
     if not ticks:
         return []
+    if each:
+        return [f"{t:g}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+                for t in ticks]
     finite = [t for t in ticks if math.isfinite(t)]
     biggest = max((abs(t) for t in finite), default=0.0)
     steps = [abs(b - a) for a, b in zip(finite, finite[1:]) if b != a]

@@ -69,13 +69,19 @@ class MetricPlot(PlotextPlot):
         return self.log_allowed and self.options.log_y
 
     def heading(self) -> str:
-        """The title with the legend (glyph and name per series) and the view's state."""
-        parts = [self.title + (" (log)" if self.log_y else "")]
-        for (name, _), (_, legend, _) in zip(self.series.items(), STYLES):
-            parts.append(f"{legend} {name}")
-        if self.options.smoothing:
-            parts.append(f"smoothed {self.options.smoothing:g}")
-        return "  ".join(parts)
+        """The title with the legend (glyph and name per series) and the view's state,
+        shortened to the plot's width (plotext drops a title that does not fit)."""
+        width = max(self.size.width - 2, 10) if self.size.width else 200
+        state = (" log" if self.log_y else "") + (
+            f" ema {self.options.smoothing:g}" if self.options.smoothing else "")
+        pairs = list(zip(self.series, STYLES))
+        for legend in (
+                "  ".join(f"{style[1]} {name}" for name, style in pairs),
+                " ".join(f"{style[1][0]}{name}" for name, style in pairs)):
+            text = f"{self.title}{state}  {legend}".rstrip()
+            if len(text) <= width:
+                return text
+        return text[:width]
 
     def replot(self) -> None:
         plt = self.plt
@@ -120,7 +126,7 @@ class MetricPlot(PlotextPlot):
             spare = max(rows - 1 - per_tick * (len(ticks) - 1), 0)
             step = (positions[-1] - positions[0]) / (len(ticks) - 1)
             plt.ylim(positions[0], positions[-1] + spare * step / per_tick)
-            plt.yticks(positions, tick_labels(ticks))
+            plt.yticks(positions, tick_labels(ticks, each=self.log_y))
         low, high = min(xs), max(xs)
         integer = all(float(x).is_integer() for x in (low, high))
         xticks = ticks_inside(low, high, max(2, min(6, self.size.width // 12)), integer)
