@@ -74,6 +74,19 @@ async def test_an_app_that_exits_anyhow_stops_its_run(runs_dir: Path,
     assert read_events(run_dir / "events.jsonl")[-1].status == "interrupted"
 
 
+async def test_sigterm_or_sighup_ends_the_run_interrupted(runs_dir: Path,
+                                                          held_training: TrainingHold) -> None:
+    app = RegtuiApp(runs_dir, source=live_run(tiny("train.batch_size=8", epochs=400), runs_dir))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.monitor.state.epochs) >= 1)
+        app.terminate()  # what the SIGTERM and SIGHUP handlers call on a terminal
+        await wait_for(pilot, lambda: not app.is_running)
+    (run_dir,) = runs_dir.iterdir()
+    final = read_events(run_dir / "events.jsonl")[-1]
+    assert final.type == "run_finished" and final.status == "interrupted"
+    assert app.return_value == 130
+
+
 async def test_setup_has_q_and_shows_quit_and_help(runs_dir: Path) -> None:
     app = RegtuiApp(runs_dir)
     async with app.run_test(size=(60, 20)) as pilot:

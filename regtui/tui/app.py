@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import threading
 from pathlib import Path
+from typing import Iterable
 
 from textual import on, work
-from typing import Iterable
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -54,6 +57,7 @@ class RegtuiApp(App[int]):
         self.plot_options = PlotOptions()  # log-y and smoothing, for every plot
 
     def on_mount(self) -> None:
+        self._catch_signals()
         source = self.first_source
         if isinstance(source, LiveSource):
             self.start_source(source)
@@ -64,6 +68,26 @@ class RegtuiApp(App[int]):
             self.push_screen(RunsScreen())
         else:
             self.push_screen(SetupScreen(self.first_setup))
+
+    def _catch_signals(self) -> None:
+        """SIGTERM, and SIGHUP (the SSH session closed), end a run this app trains as
+        Ctrl-C does headless: stopped cleanly as `interrupted`, then the app exits."""
+        if self.is_headless or threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(signum, self.terminate)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
+    def terminate(self) -> None:
+        """Stop the run this app trains (`interrupted`) and exit once it has ended."""
+        if self.running and self.live is not None:
+            self.quit_when_done = True
+            self.live.control.stop("interrupted")
+        else:
+            self.exit(self.exit_status)
 
     def show_run(self, run_dir: Path) -> MonitorScreen:
         """A run from disk in a Monitor screen: followed while its writer lives, else replayed."""
