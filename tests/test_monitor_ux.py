@@ -688,15 +688,23 @@ def test_export_all_says_what_it_writes(runs_dir: Path) -> None:
 # ---------------------------------------------------------------- cost: what the monitor takes
 
 async def test_monitor_reports_its_ui_cpu_share_of_training(runs_dir: Path) -> None:
-    app = RegtuiApp(runs_dir, source=live_run(tiny("train.batch_size=8", epochs=3), runs_dir))
-    app.plot_options = __import__("regtui.tui.widgets.metric_plot",
-                                  fromlist=["PlotOptions"]).PlotOptions(True, 0.6)
+    from regtui.tui.widgets.metric_plot import PlotOptions
+
+    events = scripted_run(epochs=6, finished=True)
+    source = ScriptedSource(events[:1])  # run_started now, the epochs a moment later
+    app = RegtuiApp(runs_dir, source=source)
+    app.plot_options = PlotOptions(log_y=True, smoothing=0.6)  # measured at its dearest
     async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.monitor.state.started is not None)
+        assert app.ui_cpu_share is None  # no epoch yet
+        await pilot.pause(0.3)
+        for event in events[1:]:
+            source.push(event)
         await wait_for(pilot, lambda: app.monitor.state.finished is not None)
         share = app.ui_cpu_share
-        assert share is not None and 0 < share < 1
+        assert share is not None and 0 <= share < 1
         plot = app.monitor.query_one("#loss-plot")
-        assert plot.log_y and plot.options.smoothing == 0.6  # measured at its dearest
+        assert plot.log_y and plot.options.smoothing == 0.6
 
 
 @pytest.mark.parametrize("screen", ["setup", "runs", "compare"])
