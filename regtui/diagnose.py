@@ -213,12 +213,17 @@ def detect_vanishing_gradients(history: Sequence[Point], ctx: Context) -> Findin
 
 
 def detect_plateau(history: Sequence[Point], ctx: Context) -> Finding | None:
+    """Val loss flat over the window, at its best: a val loss that rose from its best and
+    stays up (0.709 → 0.736 → flat) is the start of overfitting, not a plateau."""
     cfg = ctx.cfg
     window = history[-cfg.stall_window:]
     if len(history) < cfg.warmup or len(window) < cfg.stall_window:
         return None
     losses = [p.val_loss for p in window]
     mean = statistics.fmean(losses)
+    best = _best_val(history).val_loss
+    if not math.isfinite(mean) or mean > best * (1 + cfg.stall_tolerance):
+        return None
     spread = (max(losses) - min(losses)) / max(abs(mean), 1e-12)
     if spread < cfg.stall_tolerance:
         return Finding("info", f"val loss has stayed within {_pct(spread)} of {mean:.3f} for "

@@ -88,8 +88,9 @@ def test_whole_run_pairs_alternate_which_side_goes_first(tmp_path: Path) -> None
 @pytest.mark.bench
 def test_w2_times_the_monitor_and_headless_runs_in_one_process(tmp_path: Path) -> None:
     config = trainer.bench_config("cpu", epochs=1)
-    monitor, headless = pairing.monitor_and_headless(config, tmp_path, index=1)
+    monitor, headless, ui_share = pairing.monitor_and_headless(config, tmp_path, index=1)
     assert monitor > 0 and headless > 0
+    assert 0 < ui_share < 1  # the UI thread's CPU seconds per training second
     runs = sorted(tmp_path.iterdir())
     assert len(runs) == 3  # the warm-up, then headless and monitor
     for run_dir in runs:

@@ -861,5 +861,5 @@ def test_the_preview_shows_the_fill_and_uses_it(tmp_path: Path) -> None:
     before, after, active, fill = augmentation_preview(resolved.config, 5, 0)
     assert active and fill == "reflection (auto for imagefolder)"
     assert after.min() > 150  # no black frames on light pictures
-    text = AugmentPreview(resolved.config)._compose_text(before, after, active, fill).plain
+    text = AugmentPreview(resolved.config)._compose_text(before, after, active, fill, 80, 24).plain
     assert "reflection (auto for imagefolder)" in text

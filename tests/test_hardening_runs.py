@@ -623,11 +623,13 @@ async def test_the_tui_shows_names_from_files_as_plain_text(three_runs: list[Pat
     app = RegtuiApp(runs_dir, source=source_for(spoiled))
     async with app.run_test(size=(160, 50)) as pilot:
         deadline = time.monotonic() + 30
-        while not (app.monitor.state.finished and app.monitor.query_one("#results").display):
+        while not (app.monitor.state.finished and app.monitor.query_one("#results").display
+                   and app.monitor.query_one("#results-detail").display):
             assert time.monotonic() < deadline, "the replay did not finish"
             await pilot.pause(0.1)
         status = text_of(app.monitor.query_one("#status"))
-        results = text_of(app.monitor.query_one("#results"))
+        results = text_of(app.monitor.query_one("#results")) + \
+            text_of(app.monitor.query_one("#results-detail"))
         assert "evil[red]" in status and "zero[/" in results
         assert "\x1b" not in status + results and "\x07" not in status
         await pilot.press("r")
@@ -742,10 +744,11 @@ def test_a_tensorboard_re_export_replaces_the_earlier_one(runs_dir: Path) -> Non
 
 
 def test_y_tick_labels_stay_compact_for_huge_losses() -> None:
-    from regtui.views.format import tick_label, y_ticks
+    from regtui.views.format import tick_labels
+    from regtui.views.scales import y_ticks
 
-    assert tick_label(1e31) == "1e31" and tick_label(2.5e30) == "2.5e30"
-    assert tick_label(0.25) == "0.25" and tick_label(-3e-7) == "-3e-7"
+    assert tick_labels([1e31, 2.5e30, 0.25, -3e-7], each=True) == ["1e31", "2.5e30", "0.25",
+                                                                  "-3e-7"]
     ticks, labels = y_ticks([2.3, 2e11, 1e31, float("nan")])
     assert len(ticks) >= 3 and max(map(len, labels)) <= 6, labels
 

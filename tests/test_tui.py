@@ -110,7 +110,7 @@ async def test_setup_flags_invalid_values_like_the_cli(runs_dir: Path) -> None:
         await pilot.pause()
         setup = app.screen
         assert isinstance(setup, SetupScreen)
-        assert setup.selected_presets() == ["dropout"]
+        assert setup.selected_presets() == ["baseline"]
         setup.query_one("#epochs", Input).value = "-3"
         await pilot.pause()
         problem = text_of(setup.query_one("#problem"))
@@ -121,7 +121,7 @@ async def test_setup_flags_invalid_values_like_the_cli(runs_dir: Path) -> None:
         await pilot.pause()
         assert not setup.query_one("#start", Button).disabled
         assert setup.resolved.config.train.epochs == 4
-        assert setup.resolved.presets == ("dropout", "he")
+        assert setup.resolved.presets == ("baseline", "he")
         assert 'scheme = "kaiming_normal"' in text_of(setup.query_one("#preview"))
 
 
@@ -160,7 +160,7 @@ async def test_every_key_on_a_real_training_run(runs_dir: Path,
         await pilot.press("escape")
         await pilot.press("a")
         assert isinstance(app.screen, AugmentPreview)
-        await wait_for(pilot, lambda: "before (top)" in text_of(app.screen.query_one("#augment-view")))
+        await wait_for(pilot, lambda: "re-rolls" in text_of(app.screen.query_one("#augment-view")))
         await pilot.press("r")
         await pilot.press("escape")
         await pilot.press("n")

@@ -19,8 +19,7 @@ from typing import Callable
 
 from regtui import config as config_module
 from regtui.bench import reference
-from regtui.bench.trainer import (epochs_headless, epochs_with_monitor, regtui_trainer,
-                                  sync)
+from regtui.bench.trainer import epochs_headless, monitor_costs, regtui_trainer, sync
 from regtui.config import RunConfig
 from regtui.events import Epoch, Event
 from regtui.rundir import RunStore
@@ -125,22 +124,32 @@ def on_a_thread(measure: Callable[[RunConfig, Path], float], config: RunConfig,
     return result[0]
 
 
-def monitor_and_headless(config: RunConfig, runs_dir: Path, index: int) -> tuple[float, float]:
+def monitor_and_headless(config: RunConfig, runs_dir: Path,
+                         index: int) -> tuple[float, float, float]:
     """W2's pair number `index` in this process: (monitor, headless) seconds in epochs,
-    in the order in_turn gives (the monitor first in even pairs).
+    in the order in_turn gives (the monitor first in even pairs), and the monitor's UI
+    thread CPU seconds per training second.
 
     Both sides train on a thread that is not the main one (a thread's OpenMP pool lives
     and dies with it), after a one-epoch warm-up.
     """
     on_a_thread(epochs_headless, replace(config, train=replace(config.train, epochs=1)),
                 runs_dir)
-    pair = in_turn(lambda d: epochs_with_monitor(config, d),
-                   lambda d: on_a_thread(epochs_headless, config, d))
-    return pair(runs_dir, index)
+    shares: list[float] = []
+
+    def with_monitor(runs: Path) -> float:
+        seconds, share = monitor_costs(config, runs)
+        shares.append(share)
+        return seconds
+
+    pair = in_turn(with_monitor, lambda d: on_a_thread(epochs_headless, config, d))
+    return (*pair(runs_dir, index), shares[0])
 
 
-def w2_pair(device: str, epochs: int) -> Callable[[Path, int], tuple[float, float]]:
-    """W2's pairs, each in a fresh process (`python -m regtui.bench w2 ...`).
+def w2_pair(device: str, epochs: int, shares: list[float] | None = None
+            ) -> Callable[[Path, int], tuple[float, float]]:
+    """W2's pairs, each in a fresh process (`python -m regtui.bench w2 ...`); each pair's
+    UI CPU share (see monitor_costs) is appended to `shares`.
 
     A process whose main thread has used torch keeps its OpenMP threads, and a second pool
     on a training thread would then compete with them for the cores; and two fresh
@@ -150,6 +159,8 @@ def w2_pair(device: str, epochs: int) -> Callable[[Path, int], tuple[float, floa
         result = subprocess.run([sys.executable, "-m", "regtui.bench", "w2", device,
                                  str(epochs), str(runs_dir), str(index)],
                                 capture_output=True, text=True, check=True)
-        monitor, headless = result.stdout.split()[-2:]
+        monitor, headless, share = result.stdout.split()[-3:]
+        if shares is not None:
+            shares.append(float(share))
         return float(monitor), float(headless)
     return run_pair

@@ -6,9 +6,11 @@ time: each imports what it needs when it runs, so `regtui --help` starts quickly
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 import typer
 from rich.console import Console
@@ -63,11 +65,14 @@ def _command_name(ctx: Any) -> str:
 
 app = typer.Typer(
     cls=OneLineErrors,
-    add_completion=False,
+    add_completion=True,
     invoke_without_command=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
-    help="regtui: a terminal training monitor and regularization lab for PyTorch.",
+    help="regtui: a terminal training monitor and regularization lab for PyTorch.\n\n"
+         "Bare [bold]regtui[/] on a terminal opens the monitor at its Setup screen: tick "
+         "presets, start runs, browse the runs kept on disk. The commands below do the same "
+         "from the shell; [bold]--runs-dir[/] before a command applies to it.",
 )
 
 EXIT_BAD_INPUT = 2
@@ -80,7 +85,28 @@ EXIT_BY_STATUS = {"completed": 0, "stopped": 0, "failed": EXIT_FAILED,
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
-RUNS_DIR_HELP = "Where runs are kept [default: ./runs]."
+# Rich markup would eat a bare "[default: ...]": the bracket is escaped.
+RUNS_DIR_HELP = "Where runs are kept \\[default: ./runs]."
+
+
+def _no_value_for_flags() -> None:
+    """Typer 0.2x lists flags with a value type (`--headless <bool>`); a flag takes no
+    value, so its type column stays empty."""
+    core = typer.core.TyperOption
+    shown = core.display_type_rich
+    if getattr(shown, "regtui_flags", False):
+        return
+
+    def display_type_rich(self, ctx):
+        if self.is_flag and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich.regtui_flags = True
+    core.display_type_rich = display_type_rich
+
+
+_no_value_for_flags()
 
 
 def runs_dir_option() -> Path:
@@ -101,3 +127,19 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print one clear line to stderr; raise the returned Exit."""
     print_error(message)
     return typer.Exit(code)
+
+
+def leave_tui(code: int | None) -> NoReturn:
+    """End the process once the monitor has closed, with its exit status.
+
+    The run it trained has ended (run_finished written, files closed) by now; what is
+    left is the interpreter's own teardown, which takes seconds once torch is loaded. The
+    prompt comes back at once instead, when nothing else is running."""
+    code = code or 0
+    others = [t for t in threading.enumerate()
+              if t is not threading.main_thread() and not t.daemon]
+    if "torch" in sys.modules and not others:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise typer.Exit(code)

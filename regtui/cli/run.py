@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from regtui.cli.common import EXIT_BY_STATUS, EXIT_FAILED, app, err, fail, out, runs_dir_option
+from regtui.cli.common import (EXIT_BY_STATUS, EXIT_FAILED, app, err, fail, leave_tui, out,
+                               runs_dir_option)
 
 if TYPE_CHECKING:
     from regtui import config as config_module
@@ -103,7 +104,7 @@ def run(
     if not headless and sys.stdout.isatty() and sys.stdin.isatty():
         from regtui.tui.app import RegtuiApp
 
-        raise typer.Exit(RegtuiApp(runs_dir, source=live_run(resolved, runs_dir, name)).run() or 0)
+        leave_tui(RegtuiApp(runs_dir, source=live_run(resolved, runs_dir, name)).run())
     _train(live_run(resolved, runs_dir, name, buffered=False))
 
 

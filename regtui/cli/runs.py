@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from regtui.cli.common import (EXIT_BAD_INPUT, app, err, fail, out, print_error,
+from regtui.cli.common import (EXIT_BAD_INPUT, app, err, fail, leave_tui, out, print_error,
                                runs_dir_option)
 
 @app.command("runs")
@@ -28,13 +28,17 @@ def runs_command(
             raise fail("--browse needs a terminal; without it `regtui runs` prints the table")
         from regtui.tui.app import RegtuiApp
 
-        raise typer.Exit(RegtuiApp(runs_dir, browse=True).run() or 0)
+        leave_tui(RegtuiApp(runs_dir, browse=True).run())
     records = list_runs(runs_dir)
     if not records:
         out.print(safe_text(f"no runs in {runs_dir}; start one with: regtui run --preset "
                             "dropout"), markup=False)
         return
-    out.print(runs_table(records))
+    table = runs_table(records, out.width if out.is_terminal else None)
+    if out.is_terminal:
+        out.print(table)
+    else:  # piped: every row whole, however long (for grep and logs)
+        Console(highlight=False, width=100_000, no_color=True).print(table)
     unreadable = [r for r in records if r.status == "unreadable"]
     skipped = sum(r.summary.get("unreadable_lines") or 0 for r in records)
     if unreadable or skipped:
@@ -82,21 +86,37 @@ def show_command(
     from regtui.sources import source_for
     from regtui.tui.app import RegtuiApp
 
-    RegtuiApp(run_dir.parent, source=source_for(run_dir)).run()
+    leave_tui(RegtuiApp(run_dir.parent, source=source_for(run_dir)).run())
 
 
-def newest_running(runs_dir: Path) -> Path:
+def newest_running(runs_dir: Path, wait: float = 0.0) -> Path:
+    """The newest running run in `runs_dir`, waiting up to `wait` seconds for one to
+    start (`nohup regtui run ... &` takes a few seconds to create its directory)."""
+    import time
+
     from regtui.rundir import RunDirError, list_runs
 
-    running = [r for r in list_runs(runs_dir) if r.status == "running"]
-    if not running:
-        raise RunDirError(f"no run is running in {runs_dir}; give RUN (`regtui runs` lists them)")
-    return running[-1].path
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        running = [r for r in list_runs(runs_dir) if r.status == "running"]
+        if running:
+            return running[-1].path
+        if time.monotonic() >= deadline:
+            waited = f" after waiting {wait:g}s" if wait > 0 else ""
+            raise RunDirError(f"no run is running in {runs_dir}{waited}; give RUN "
+                              "(`regtui runs` lists them) or a longer --wait")
+        if not told:
+            err.print(f"waiting up to {wait:g}s for a run to start in {runs_dir} "
+                      "(Ctrl-C gives up)…")
+            told = True
+        time.sleep(0.25)
 
 
 @app.command("watch")
 def watch_command(
-    run_ref: Optional[str] = typer.Argument(None, metavar="[RUN]", help="Run directory, id or part of an id [default: the newest running run]."),
+    run_ref: Optional[str] = typer.Argument(None, metavar="RUN", help="Run directory, id or part of an id \\[default: the newest running run]."),
+    wait: float = typer.Option(30.0, "--wait", min=0, help="Without RUN: seconds to wait for a run to start when none is running yet."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Attach the monitor to a run another process is writing; q detaches, the run goes on."""
@@ -104,8 +124,8 @@ def watch_command(
 
     runs_dir = runs_dir or default_runs_dir()
     try:
-        if run_ref is None:
-            run_dir = newest_running(runs_dir)
+        if run_ref is None:  # waiting only makes sense where the monitor can open
+            run_dir = newest_running(runs_dir, wait if sys.stdout.isatty() else 0.0)
         elif Path(run_ref).exists() or "/" in run_ref:
             run_dir = Path(run_ref)  # a directory that may not exist yet: wait for it
         else:
@@ -117,7 +137,7 @@ def watch_command(
     from regtui.sources import FollowSource
     from regtui.tui.app import RegtuiApp
 
-    RegtuiApp(run_dir.parent, source=FollowSource(run_dir)).run()
+    leave_tui(RegtuiApp(run_dir.parent, source=FollowSource(run_dir)).run())
 
 
 # ---------------------------------------------------------------- compare
@@ -185,10 +205,15 @@ def export_command(
     target = Path(output) if output is not None else None
     if target and (len(runs) > 1 or len(formats) > 1):
         raise fail("-o names one file: use it with one RUN and one --format")
+    # html and tensorboard load plotly and torch (seconds): say what is being written
+    if err.is_terminal:  # a pipe or a log gets only what was written (or one error line)
+        err.print(f"exporting {', '.join(formats)} of {len(runs)} "
+                  f"run{'s' if len(runs) != 1 else ''}…", style="dim")
     for run_dir in runs:
         for name in formats:
             try:
-                written = export_module.export_files(run_dir, name, target)
+                with err.status(f"{run_dir.name}: writing {name}…"):
+                    written = export_module.export_files(run_dir, name, target)
             except RunDirError as error:
                 if not every_run:
                     raise fail(str(error))

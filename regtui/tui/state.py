@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any, Collection
 
 from regtui.events import (Alert, Epoch, Event, Notification, RunFinished, RunStarted, Step,
                            System)
@@ -11,6 +12,14 @@ from regtui.rundir.curves import Curves
 from regtui.rundir.summary import SummaryBuilder
 
 SYSTEM_HISTORY = 120  # system readings kept for the sparklines (10 minutes at 5 s)
+
+
+# The alerts behind each diagnosis (diagnose.verdict): `n` suggests what they suggest.
+DIAGNOSIS_ALERTS = {"overfitting": ("overfitting",), "underfitting": ("underfitting",),
+                    "diverged": ("divergence",),
+                    "unstable_gradients": ("exploding_gradients", "vanishing_gradients")}
+# Presets that only stand for "no remedy": a remedy replaces them.
+REFERENCE_PRESETS = ("baseline",)
 
 
 @dataclass
@@ -83,3 +92,28 @@ class RunState:
         if step and per_epoch and step.epoch > done:
             done += min((step.step - 1) % per_epoch + 1, per_epoch) / per_epoch
         return done
+
+    def diagnosis(self) -> dict[str, Any] | None:
+        """The run's diagnosis so far (verdict, kind and the numbers behind it)."""
+        return self.summary.to_dict()["diagnosis"] if self.started else None
+
+    def suggestion(self, known: Collection[str]) -> str | None:
+        """The first preset, not yet in use, that the alerts behind the diagnosis suggest
+        (none for a good fit: a plateau's advice does not cure overfitting)."""
+        diagnosis = self.diagnosis()
+        kinds = DIAGNOSIS_ALERTS.get(diagnosis["kind"], ()) if diagnosis else ()
+        in_use = set(self.started.presets) if self.started else set()
+        for alert in reversed(self.alerts):
+            if alert.kind in kinds:
+                for name in alert.suggest:
+                    if name in known and name not in in_use:
+                        return name
+        return None
+
+    def presets_to_try(self, known: Collection[str]) -> list[str]:
+        """This run's presets with the suggested remedy, which replaces `baseline`."""
+        presets = list(self.started.presets) if self.started else []
+        remedy = self.suggestion(known)
+        if remedy is None:
+            return presets
+        return [name for name in presets if name not in REFERENCE_PRESETS] + [remedy]

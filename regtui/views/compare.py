@@ -41,13 +41,17 @@ class Outcome:
     onset: int | None  # first overfitting onset epoch
     test_acc: float | None
     seconds: float
+    status: str = "-"  # completed, running, interrupted...: a running run is not done
+    epochs: str = "-"  # done/planned
 
     @classmethod
     def of(cls, run: RunData) -> Outcome:
         s = run.summary
         onsets = [a.get("onset_epoch") for a in s.get("alerts", []) if a["kind"] == "overfitting"]
         return cls(s["best_val_acc"], s["best_epoch"], s["final_gap"],
-                   onsets[0] if onsets else None, s["test_acc"], s["train_seconds"])
+                   onsets[0] if onsets else None, s["test_acc"], s["train_seconds"],
+                   s.get("status") or "-",
+                   f"{s.get('epochs_completed', 0)}/{s.get('epochs_planned') or '-'}")
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,11 @@ class Comparison:
                    f"best val acc {_fmt(base.best_val_acc)} → {_fmt(other.best_val_acc)}"]
         if base.onset or other.onset:
             effects.append(f"overfitting onset {_fmt(base.onset)} → {_fmt(other.onset)}")
-        return f"{', '.join(changes) or 'same config'}: {', '.join(effects)}"
+        unfinished = [f"#{n} is {o.status} at epoch {o.epochs}"
+                      for n, o in ((1, base), (index + 1, other))
+                      if o.status not in ("completed", "stopped")]
+        note = f" (not final: {'; '.join(unfinished)})" if unfinished else ""
+        return f"{', '.join(changes) or 'same config'}: {', '.join(effects)}{note}"
 
 
 def _fmt(value: Any) -> str:
@@ -83,7 +91,8 @@ def compare(runs: Sequence[RunData]) -> Comparison:
     return Comparison(list(runs), differing, [Outcome.of(run) for run in runs])
 
 
-OUTCOME_ROWS = (("best val acc", "best_val_acc"), ("best epoch", "best_epoch"),
+OUTCOME_ROWS = (("status", "status"), ("epochs", "epochs"),
+                ("best val acc", "best_val_acc"), ("best epoch", "best_epoch"),
                 ("final gap", "final_gap"), ("overfitting onset", "onset"),
                 ("test acc", "test_acc"), ("seconds", "seconds"))
 

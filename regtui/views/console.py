@@ -15,10 +15,11 @@ from regtui.views.system import notification_text
 
 
 def epoch_line(event: Epoch, total: int | None) -> str:
+    """One epoch in under 80 columns (up to epoch 999/999): train, then val."""
     of = f"/{total}" if total else ""
-    return (f"epoch {event.epoch:>3}{of}  train loss {fmt(event.train_loss, 4)} "
-            f"acc {fmt(event.train_acc)}  │ val loss {fmt(event.val_loss, 4)} "
-            f"acc {fmt(event.val_acc)}  │ lr {event.lr:.2e}  {event.seconds:.2f}s")
+    return (f"epoch {event.epoch:>3}{of}  loss {fmt(event.train_loss, 4)} "
+            f"val {fmt(event.val_loss, 4)}  acc {fmt(event.train_acc)} "
+            f"val {fmt(event.val_acc)}  lr {event.lr:.1e}  {event.seconds:.2f}s")
 
 
 class ConsoleView:

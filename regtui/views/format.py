@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Sequence
+from typing import Any
 
 # Rich styles; the TUI, the console and the runs table use the same ones.
 LEVEL_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
@@ -73,65 +73,6 @@ def safe_text(value: Any, lines: bool = False) -> str:
     return _CONTROLS.sub("", _LINE_BREAKS.sub(" ", text))
 
 
-# ---------------------------------------------------------------- plot axes
-
-def tick_label(value: float) -> str:
-    """A compact axis label: plain numbers from 0.001 to 99,999 (`0.25`, `12`, `1234.5`,
-    at most 6 significant digits), beyond that `1e31` / `-2.5e30` style (a short mantissa,
-    no `+`, no leading zeros in the exponent), and small values as `1e-5`. At most 9
-    characters for any finite float, so a plot's y axis stays narrow whatever the loss does."""
-    if not math.isfinite(value):
-        return str(value)
-    if value == 0:
-        return "0"
-    magnitude = abs(value)
-    if 1e-3 <= magnitude < 1e5:
-        for digits in (6, 5, 4, 3):
-            text = f"{value:.{digits}g}"
-            if "e" not in text and len(text) <= 8:
-                return text
-    return _scientific(value)
-
-
-def _scientific(value: float) -> str:
-    mantissa, exponent = f"{value:.1e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
-
-
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """About `count` round tick values (1, 2, 2.5 or 5 times a power of ten) covering
-    [low, high]; one tick when the range is empty; none for non-finite bounds."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return []
-    if high < low:
-        low, high = high, low
-    span = high - low
-    if span <= abs(high) * 1e-12 or span == 0:
-        return [low]
-    raw = span / max(count - 1, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next((m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw), 10 * power)
-    first = math.ceil(low / step - 1e-9) * step
-    ticks, index = [], 0
-    while first + index * step <= high * (1 + 1e-12) + abs(step) * 1e-9:
-        ticks.append(first + index * step)
-        index += 1
-        if index > 4 * count:  # cannot happen with a finite span; a guard all the same
-            break
-    return [0.0 if abs(t) < step * 1e-9 else t for t in ticks]
-
-
-def y_ticks(values: Sequence[float], count: int = 5) -> tuple[list[float], list[str]]:
-    """Tick positions and compact labels for a y axis showing `values` (non-finite values
-    are ignored): what both the monitor's plots and the text plots of exports use."""
-    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-    if not finite:
-        return [], []
-    ticks = nice_ticks(min(finite), max(finite), count)
-    return ticks, [tick_label(t) for t in ticks]
-
-
 def fmt_bytes(value: Any, missing: str = "-") -> str:
     """Bytes the way a memory figure reads: 812M, 10.2G, 1.5T (powers of 1024)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool) or \
@@ -144,3 +85,47 @@ def fmt_bytes(value: Any, missing: str = "-") -> str:
                 else f"{size:.1f}{unit}"
         size /= 1024
     return f"{size:.1f}T"
+
+
+def duration(seconds: float | None) -> str:
+    """A duration for a status line: "42s", "3m07s", "2h05m"; None as "-"."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def tick_labels(ticks: list[float], each: bool = False) -> list[str]:
+    """Axis labels for evenly spaced ticks: as many decimals as the spacing needs, so
+    that every label differs ("0.25 0.50 0.75"); very large or very small values in
+    short exponent form ("1e31"). each=True: every label as short as it can be, for
+    ticks that are not evenly spaced (a log axis: "0.0001 0.01 1")."""
+    if not ticks:
+        return []
+    if each:
+        return [f"{t:g}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+                for t in ticks]
+    finite = [t for t in ticks if math.isfinite(t)]
+    biggest = max((abs(t) for t in finite), default=0.0)
+    steps = [abs(b - a) for a, b in zip(finite, finite[1:]) if b != a]
+    step = min(steps) if steps else (biggest or 1.0)
+    if biggest >= 1e5 or 0 < biggest < 1e-3:
+        return [_exponent_label(t, step) for t in ticks]
+    decimals = 0
+    while decimals < 6 and abs(round(step, decimals) - step) > step * 1e-6:
+        decimals += 1
+    return [f"{t:.{decimals}f}" if math.isfinite(t) else str(t) for t in ticks]
+
+
+def _exponent_label(value: float, step: float) -> str:
+    if value == 0:
+        return "0"
+    digits = 1
+    while digits < 6 and len({f"{value:.{digits}e}", f"{value + step:.{digits}e}"}) < 2:
+        digits += 1
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from regtui.views.format import y_ticks
+from regtui.views.scales import y_ticks
 
 MARKERS = ("•", "x", "+", "o", "*", "#")
 
@@ -27,7 +27,7 @@ class Series:
 def text_plot(panels: Sequence[tuple[str, Sequence[Series]]], width: int = 78,
               height: int = 18) -> str:
     """Side-by-side panels (title, series), then one legend line for the series. The y
-    axes carry compact labels (views.format.y_ticks): `1e31`, not 32 digits."""
+    axes carry compact labels (views.scales.y_ticks): `1e31`, not 32 digits."""
     import plotext
     from plotext._figure import _figure_class  # plotext < 6 (pinned)
 

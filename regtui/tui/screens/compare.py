@@ -20,9 +20,11 @@ from regtui.tui.widgets.metric_plot import MetricPlot
 
 class CompareScreen(Screen):
     BINDINGS = [
-        Binding("escape", "app.back", "back"),
         Binding("question_mark", "app.help", "help", key_display="?"),
         Binding("q", "app.quit_app", "quit"),
+        Binding("escape", "app.back", "back"),
+        Binding("l", "app.toggle_log", "log"),
+        Binding("m", "app.cycle_smoothing", "smooth"),
     ]
 
     def __init__(self, run_dirs: list[Path]) -> None:
@@ -34,8 +36,10 @@ class CompareScreen(Screen):
         with VerticalScroll(id="compare-body"):
             yield Static(id="compare-table")
             with Horizontal(id="compare-charts"):
-                yield MetricPlot("val accuracy", id="compare-acc")
-                yield MetricPlot("val loss", id="compare-loss")
+                options = {"options": self.app.plot_options} \
+                    if hasattr(self.app, "plot_options") else {}
+                yield MetricPlot("val accuracy", id="compare-acc", **options)
+                yield MetricPlot("val loss", id="compare-loss", log_allowed=True, **options)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -5,30 +5,34 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-HELP = """[b]regtui keys[/b]
+HELP = """[b]regtui keys[/b]   (ctrl+p lists every command)
 
-  p   pause / resume training (between steps)
-  s   stop the run: it ends cleanly, tested on its best epoch
-  n   new run: Setup, prefilled with this run's presets plus the latest suggestion
-  a   augmentation preview: training images before and after augmentation (r re-rolls)
-  e   export this run: md, json, csv, html or TensorBoard files, into its run directory
-  r   runs: every run kept on disk; open, compare, export or delete them
-  q   quit (asks first while a run is training; the run still ends with run_finished)
-  ?   this help        esc goes back
+  ?  this help           q  quit: asks while a run trains, then stops it
+                            cleanly (ctrl+q and ctrl+c do the same)
+  p  pause / resume      s  stop: the run ends, tested on its best epoch
+  n  new run: Setup with this run's settings plus the remedy that its
+     diagnosis suggests (it replaces baseline)
+  a  augmentation preview: before / after (r re-rolls)
+  e  export: md, json, csv, html or TensorBoard, into the run directory
+  r  runs kept on disk: open, compare, export, delete
+  l  log-scale y on the loss plots
+  m  smoothing: off, 0.6, 0.9 (EMA, debiased); the raw curve stays faint
+  esc  back
 
-Setup: space toggles a preset, tab moves between fields, ctrl+s starts.
-Runs: enter opens, space marks, c compares the marked runs, e exports, d deletes."""
+Setup: space ticks a preset, tab moves on, ctrl+s starts.
+Runs: enter opens, space marks, c compares the marked, d deletes."""
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
 
     def compose(self) -> ComposeResult:
-        yield Static(HELP, id="help-text", classes="dialog")
+        with VerticalScroll(classes="dialog", id="help-dialog"):
+            yield Static(HELP, id="help-text")
 
 
 class Confirm(ModalScreen[bool]):

@@ -12,7 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from regtui.views.format import STATUS_STYLE, fmt, fmt_bytes, safe_text
-from regtui.views.runs_table import COLUMNS, GPU_COLUMN, columns_for, diagnosis_text, run_row
+from regtui.views.runs_table import (columns_for, diagnosis_text, fit_columns, fitted_rows,
+                                     row_cells)
 from regtui.rundir import RunDirError, RunRecord, delete_run, is_alive, list_runs
 from regtui.tui.screens.dialogs import Confirm
 
@@ -20,22 +21,21 @@ MARK = "●"
 
 
 class RunsScreen(Screen):
-    BINDINGS = [
+    BINDINGS = [  # help and quit first: a 60-column footer still shows them
+        Binding("question_mark", "app.help", "help", key_display="?"),
+        Binding("q", "app.quit_app", "quit"),
+        Binding("escape", "app.back", "back"),
         Binding("space,m", "mark", "mark"),
-        Binding("c", "compare", "compare marked"),
+        Binding("c", "compare", "compare"),
         Binding("e", "export", "export"),
         Binding("d", "delete", "delete"),
         Binding("r", "reload", "reload"),
-        Binding("question_mark", "app.help", "help", key_display="?"),
-        Binding("escape", "app.back", "back"),
-        Binding("q", "app.quit_app", "quit"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.records: dict[str, RunRecord] = {}
         self.marked: list[str] = []  # run ids in the order they were marked: #1 is the reference
-        self.columns: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-heading")
@@ -44,19 +44,11 @@ class RunsScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self._set_columns(COLUMNS)
         self.action_reload()
 
-    def _set_columns(self, columns: tuple[str, ...]) -> None:
-        """The table's columns (peak GPU memory joins once a run has the figure)."""
-        if columns == self.columns:
-            return
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        table.add_column(" ", key="mark", width=1)
-        for name in columns:
-            table.add_column(name, key=name)
-        self.columns = columns
+    def on_resize(self) -> None:
+        if self.records:
+            self.show(list(reversed(self.records.values())))
 
     def on_screen_resume(self) -> None:
         if self.records:  # back from a replay, a comparison or a dialog: statuses may have moved
@@ -69,15 +61,23 @@ class RunsScreen(Screen):
         self.app.call_from_thread(self.show, records)
 
     def show(self, records: list[RunRecord]) -> None:
+        """The runs, newest first, in columns fitted to the screen: the id whole, numbers
+        whole; explicit widths, so nothing is drawn cut while widths settle."""
         table = self.query_one(DataTable)
         cursor = self.highlighted
         self.records = {r.run_id: r for r in reversed(records)}  # newest first
         self.marked = [run_id for run_id in self.marked if run_id in self.records]
-        table.clear()
-        self._set_columns(columns_for(records))
-        gpu = GPU_COLUMN in self.columns
-        for run_id, record in self.records.items():
-            table.add_row(self._mark_cell(run_id), *run_row(record, gpu), key=run_id)
+        columns = columns_for(records)
+        rows = {run_id: row_cells(record, columns) for run_id, record in self.records.items()}
+        # less the mark column (1 + padding 2) and the scrollbar (2); each column's own
+        # padding (2) is the gap fit_columns leaves between columns, plus 2 at the end
+        fitted = fit_columns(list(rows.values()), max(self.size.width, 40) - 7, columns)
+        table.clear(columns=True)
+        table.add_column(" ", key="mark", width=1)
+        for name, (header, width) in fitted.columns.items():
+            table.add_column(header, key=name, width=width)
+        for run_id, cells in zip(rows, fitted_rows(list(rows.values()), fitted, columns)):
+            table.add_row(self._mark_cell(run_id), *cells, key=run_id)
         if cursor in self.records:
             table.move_cursor(row=list(self.records).index(cursor))
         self._show_heading()

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+import os
+from pathlib import Path
+
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from regtui.views.format import LEVEL_STYLE, STATUS_STYLE, alert_head, fmt, safe_text
 from regtui.events import Alert, RunFinished
 from regtui.tui.state import RunState
 from regtui.tui.widgets import image_grid
+from regtui.views.format import (LEVEL_STYLE, STATUS_STYLE, alert_head, duration, fmt,
+                                 safe_text)
+
+LEVEL_RANK = {"critical": 2, "warning": 1, "info": 0}
+SAMPLE_ROWS = 2  # rows of test images at most: the charts stay within reach
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
+def shown_path(path: Path | None) -> str:
+    """A run directory as a user would type it: relative to here when it is below here."""
+    if path is None:
         return "-"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return relative if not relative.startswith("..") else str(path)
 
 
 class LivePanel(Static):
@@ -47,48 +58,79 @@ def _no_presets(source: str) -> str:
 
 
 class StatusLine(LivePanel):
-    """Run id, presets, device, status, epoch i/N, ETA, samples/s."""
+    """Where the run is saved, presets, device, status; epoch i/N, ETA, samples/s."""
 
-    def show(self, state: RunState, paused: bool, override: str | None = None) -> None:
+    def show(self, state: RunState, paused: bool, override: str | None = None,
+             failure: str | None = None, run_dir: Path | None = None) -> None:
         started = state.started
         if started is None:
-            self.show_content("waiting for the run to start: loading data and building the model…",
-                              fixed_height=True)
+            if failure is not None:
+                text = Text("could not start: ", "bold red")
+                text.append(failure.splitlines()[0] if failure else "")
+                text.append("\nn: back to Setup with these choices   q: quit", "dim")
+            else:
+                text = Text("waiting for the run to start: loading data and building the "
+                            "model…")
+            text.no_wrap, text.overflow = True, "ellipsis"
+            self.show_content(text, fixed_height=True)
             return
         status = state.finished.status if state.finished else (
             override or ("paused" if paused else "training"))
         last = state.last_epoch
-        text = Text()  # names from the run's files: plain text without control characters
-        text.append(safe_text(started.run_id), "bold")
+        text = Text(no_wrap=True, overflow="ellipsis")  # names from files: plain, safe text
+        text.append(safe_text(shown_path(run_dir) if run_dir else started.run_id), "bold")
         text.append(safe_text(f"  {', '.join(started.presets) or _no_presets(started.source)}  "))
         bf16 = started.env.get("precision", "").startswith("bf16")
         device = started.env.get("device") or ""  # an API run may not know it
         text.append(safe_text(f"{device}{' bf16' if bf16 else ''}  ") if device else "", "dim")
-        text.append(safe_text(status), STATUS_STYLE.get(status, "cyan"))
+        text.append(safe_text(status), STATUS_STYLE.get(status.split()[0], "cyan"))
+        eta = None if override else state.eta_seconds()
         params = started.model.get("params")
         text.append(f"\nepoch {last.epoch if last else 0}/{state.planned_epochs or '-'}"
-                    f"  ETA {_duration(state.eta_seconds())}"
-                    f"  {fmt(last.samples_per_s, 0) if last else '-'} samples/s"
+                    + (f"  ETA {duration(eta)}" if not (state.finished or override) else "")
+                    + f"  {fmt(last.samples_per_s, 0) if last else '-'} samples/s"
                     + (f"  {params:,} params" if isinstance(params, int) else ""))
         self.show_content(text, fixed_height=True)  # two lines, always (CSS height: 2)
 
 
-class AlertsPanel(LivePanel):
-    """Newest first, coloured by level, with the suggestion."""
+def ranked(alerts: list[Alert]) -> tuple[list[Alert], list[Alert]]:
+    """(current, earlier): the latest alert of each kind, most severe first (then newest),
+    and the ones they superseded, newest first."""
+    latest: dict[str, Alert] = {}
+    for alert in alerts:
+        latest[alert.kind] = alert
+    current = sorted(latest.values(), key=lambda a: (LEVEL_RANK.get(a.level, 0), a.epoch),
+                     reverse=True)
+    kept = {id(a) for a in current}
+    earlier = [a for a in reversed(alerts) if id(a) not in kept]
+    return current, earlier
 
-    def show(self, alerts: list[Alert]) -> None:
+
+class AlertsPanel(LivePanel):
+    """The most severe condition first, so it stays in view however many alerts follow;
+    coloured by level, with the suggestion."""
+
+    def show(self, alerts: list[Alert], finished: bool = False) -> None:
         if not alerts:
-            self.show_content(Text("no alerts yet", "dim"))
+            self.show_content(Text("no alerts" if finished else "no alerts yet", "dim"))
             return
+        current, earlier = ranked(alerts)
         text = Text()
-        for alert in reversed(alerts):
-            head = alert_head(alert.level, alert.kind, alert.message)
-            text.append(safe_text(f"e{alert.epoch} {head} "), LEVEL_STYLE.get(alert.level, ""))
-            text.append(safe_text(alert.message))
-            if alert.suggest:
-                text.append(safe_text(f" → try {', '.join(alert.suggest)}"), "bold")
-            text.append("\n")
+        for alert in current:
+            _alert_line(text, alert)
+        for alert in earlier:
+            _alert_line(text, alert, "dim")
+        text.rstrip()
         self.show_content(text)
+
+
+def _alert_line(text: Text, alert: Alert, style: str = "") -> None:
+    head = alert_head(alert.level, alert.kind, alert.message)
+    text.append(safe_text(f"e{alert.epoch} {head} "), style or LEVEL_STYLE.get(alert.level, ""))
+    text.append(safe_text(alert.message), style)
+    if alert.suggest:
+        text.append(safe_text(f" → try {', '.join(alert.suggest)}"), style or "bold")
+    text.append("\n")
 
 
 class TrainingPanel(LivePanel):
@@ -113,72 +155,143 @@ class TrainingPanel(LivePanel):
 
 
 def confusion_table(finished: RunFinished) -> Table:
-    """The confusion matrix as a heat-coloured table (rows: true, columns: predicted)."""
+    """The confusion matrix (rows: true, columns: predicted) that reads without colour:
+    zeros are `·`, errors are marked `*`; colour only adds to it."""
     matrix = finished.confusion_matrix or []
-    # Class names are folder names: plain text (a Text header is never read as markup).
-    classes = [safe_text(name)[:6] for name in finished.classes] or \
-        [str(i) for i in range(len(matrix))]
-    table = Table(title="confusion (rows true)", box=None, padding=(0, 1), show_edge=False)
+    classes = [safe_text(name)[:6] for name in finished.classes] or [str(i) for i in range(len(matrix))]
+    table = Table(title="confusion: rows true, cols predicted", title_justify="left",
+                  caption="· is 0, *n marks n errors", caption_justify="left",
+                  box=None, padding=(0, 1), show_edge=False)
     table.add_column("", style="bold")
     for name in classes:
         table.add_column(Text(name), justify="right")
-    for name, row in zip(classes, matrix):
+    for row_index, (name, row) in enumerate(zip(classes, matrix)):
         total = max(sum(row), 1)
         cells = []
         for col, count in enumerate(row):
-            share = count / total
-            on_diagonal = col == classes.index(name)
-            colour = ("green" if on_diagonal else "red") if share >= 0.05 else "dim"
-            weight = "bold " if share >= 0.3 else ""
-            cells.append(Text(str(count), f"{weight}{colour}"))
+            if count == 0:
+                cells.append(Text("·", "dim"))
+            elif col == row_index:
+                cells.append(Text(str(count), "bold green"))
+            else:
+                weight = "bold " if count / total >= 0.1 else ""
+                cells.append(Text(f"*{count}", f"{weight}red"))
         table.add_row(Text(name), *cells)
     return table
 
 
-def sample_grid(finished: RunFinished, width: int) -> Text:
-    samples = finished.samples or {}
-    shape = samples.get("shape")
-    if not shape:
-        return Text("")
-    scale = image_grid.scale_for(shape[1])
-    images, captions = [], []
-    for pixels, label, prediction in zip(samples["pixels"], samples["labels"],
-                                         samples["predictions"]):
-        rows = image_grid.upscale(image_grid.decode(pixels, shape), scale)
-        images.append(image_grid.render(rows))
+class SampleGrid:
+    """Test images with their labels, laid out for the width they get when drawn; the
+    wrong predictions first, in at most SAMPLE_ROWS rows."""
+
+    def __init__(self, finished: RunFinished) -> None:
+        samples = finished.samples or {}
+        self.shape = samples.get("shape")
         names = finished.classes
-        right = label == prediction
-        captions.append(Text(f"{'✓' if right else '✗'}{safe_text(names[prediction])[:5]}",
-                             "green" if right else "bold red"))
-    per_row = max(1, width // (shape[2] * scale + 2))
-    return image_grid.grid(images, captions, per_row)
+        self.items = []
+        for pixels, label, prediction in zip(samples.get("pixels", []),
+                                             samples.get("labels", []),
+                                             samples.get("predictions", [])):
+            true_name = safe_text(names[label])[:6] if label < len(names) else str(label)
+            said = safe_text(names[prediction])[:6] if prediction < len(names) else str(prediction)
+            right = label == prediction
+            caption = Text(f"✓ {true_name}", "green") if right else \
+                Text(f"✗ {true_name} as {said}", "bold red")
+            self.items.append((not right, pixels, caption))
+        self.items.sort(key=lambda item: not item[0])  # wrong ones first
+
+    def width(self) -> int:
+        return self.shape[2] * image_grid.scale_for(self.shape[1]) + 2 if self.shape else 0
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not self.shape or not self.items:
+            return
+        per_row = max(1, options.max_width // self.width())
+        shown = self.items[:per_row * SAMPLE_ROWS]
+        wrong = sum(item[0] for item in self.items)
+        yield Text(f"test samples: {len(self.items) - wrong} right (✓), {wrong} wrong "
+                   f"(✗ true as predicted); {len(shown)} shown", "bold")
+        scale = image_grid.scale_for(self.shape[1])
+        images = [image_grid.render(image_grid.upscale(image_grid.decode(pixels, self.shape),
+                                                        scale))
+                  for _, pixels, _ in shown]
+        yield image_grid.grid(images, [caption for _, _, caption in shown], per_row)
 
 
 class ResultsPanel(Static):
-    """Diagnosis, test accuracy, confusion matrix and sample predictions at the end."""
+    """At the end (or when the writer is gone): status, diagnosis, test accuracy, where
+    the run is saved, and what to do next."""
 
-    def show(self, state: RunState) -> None:
+    has_content = False
+
+    def show(self, state: RunState, run_dir: Path | None = None,
+             override: str | None = None) -> None:
         finished = state.finished
-        if finished is None:
+        if finished is None and override is None:
             return
-        diagnosis = state.summary.to_dict()["diagnosis"] or {}
+        where = shown_path(run_dir)
         head = Text()
-        head.append(safe_text(finished.status), STATUS_STYLE.get(finished.status, ""))
-        if finished.reason:
-            head.append(safe_text(f" ({finished.reason})"))
-        head.append(safe_text(f"   diagnosis: {diagnosis.get('verdict', '-')}"), "bold")
-        head.append(f"   test acc {fmt(finished.test_acc)}   best val acc "
-                    f"{fmt(finished.best_val_acc)} at epoch {fmt(finished.best_epoch)}")
-        if finished.error:
-            head.append("\nerror: " + safe_text(finished.error), "red")
-        parts = [head]
-        if finished.confusion_matrix:
-            parts += [confusion_table(finished), Text("test samples (✗ = wrong)", "bold"),
-                      sample_grid(finished, max(self.content_size.width, 40))]
-        self.update(Group(*parts))
+        if finished is not None:
+            diagnosis = state.diagnosis() or {}
+            head.append(safe_text(finished.status), STATUS_STYLE.get(finished.status, ""))
+            if finished.reason and finished.reason != finished.status:
+                head.append(safe_text(f" ({finished.reason})"))
+            head.append(safe_text(f"   diagnosis: {diagnosis.get('verdict', '-')}"), "bold")
+            head.append(f"   test acc {fmt(finished.test_acc)}   best val acc "
+                        f"{fmt(finished.best_val_acc)} at epoch {fmt(finished.best_epoch)}")
+            if finished.error:
+                head.append("\nerror: " + safe_text(finished.error), "red")
+            if finished.status == "interrupted":
+                head.append(f"\ncontinue it: regtui run --resume {where}", "bold")
+        else:
+            done = len(state.epochs)
+            head.append("interrupted", STATUS_STYLE["interrupted"])
+            head.append(f" after {done} of {state.planned_epochs} epochs: its process "
+                        "ended without finishing")
+            head.append(f"\ncontinue it: regtui run --resume {where}", "bold")
+        if run_dir is not None:
+            head.append(f"\nsaved in {where}", "dim")
+        self.update(head)
+        self.has_content = True
+
+
+class ResultsDetail(Static):
+    """The confusion matrix and test samples, side by side when they fit."""
+
+    has_content = False
+
+    def show(self, state: RunState, run_dir: Path | None = None,
+             override: str | None = None) -> None:
+        finished = state.finished
+        if finished is None or not finished.confusion_matrix:
+            return
+        self.update(_SideBySide(confusion_table(finished), SampleGrid(finished)))
+        self.has_content = True
+
+
+class _SideBySide:
+    """Two renderables next to each other when the width allows, else one under the other."""
+
+    def __init__(self, left: Table, right: SampleGrid) -> None:
+        self.left, self.right = left, right
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        left_width = console.measure(self.left, options=options).maximum
+        if options.max_width - left_width - 3 >= 2 * self.right.width():
+            grid = Table.grid(padding=(0, 3))
+            grid.add_column(width=left_width)
+            grid.add_column()
+            grid.add_row(self.left, self.right)
+            yield grid
+        else:
+            yield Group(self.left, Text(""), self.right)
 
 
 class ErrorPanel(Static):
-    def show(self, message: str) -> None:
-        self.update(Text("error: " + safe_text(message), "bold red"))
-
+    def show(self, message: str, started: bool = False) -> None:
+        text = Text(f"{'error' if started else 'could not start'}: {safe_text(message)}",
+                    "bold red")
+        if not started:
+            text.append("\n\nn opens Setup with the same choices to fix them (a dataset "
+                        "that is not on disk needs a data dir or download); q quits.", "")
+        self.update(text)
