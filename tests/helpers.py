@@ -188,3 +188,9 @@ def plant_pretrained_weights(monkeypatch, payload: bytes | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(payload)
     return path
+
+
+def last_event_of_the_run(runs_dir: Path) -> Event:
+    """The last event of the one run in `runs_dir` (a test that started exactly one)."""
+    (run_dir,) = runs_dir.iterdir()
+    return read_events(run_dir / "events.jsonl")[-1]

@@ -16,10 +16,10 @@ import pytest
 from rich.console import Console
 from textual.widgets import Input, SelectionList, TextArea
 
-from helpers import HANG_SECONDS, TrainingHold, text_of, tiny, wait_for
+from helpers import (HANG_SECONDS, TrainingHold, last_event_of_the_run, text_of, tiny,
+                     wait_for)
 from regtui.engine import live_run
 from regtui.events import Alert, Epoch, RunStarted, read_events
-from regtui.sources import ReplaySource
 from regtui.tui.app import RegtuiApp
 from regtui.tui.screens.dialogs import ConfirmQuit
 from regtui.tui.screens.monitor import MonitorScreen
@@ -53,8 +53,7 @@ async def test_every_way_out_asks_then_stops_the_run_cleanly(
         assert app.running and not app.live.control.stop_requested
         await pilot.press("y")
         await wait_for(pilot, lambda: not app.is_running)
-    (run_dir,) = runs_dir.iterdir()
-    final = read_events(run_dir / "events.jsonl")[-1]
+    final = last_event_of_the_run(runs_dir)
     assert final.type == "run_finished" and final.status == "stopped"
     assert app.return_value == 0
 
@@ -81,8 +80,7 @@ async def test_sigterm_or_sighup_ends_the_run_interrupted(runs_dir: Path,
         await wait_for(pilot, lambda: len(app.monitor.state.epochs) >= 1)
         app.terminate()  # what the SIGTERM and SIGHUP handlers call on a terminal
         await wait_for(pilot, lambda: not app.is_running)
-    (run_dir,) = runs_dir.iterdir()
-    final = read_events(run_dir / "events.jsonl")[-1]
+    final = last_event_of_the_run(runs_dir)
     assert final.type == "run_finished" and final.status == "interrupted"
     assert app.return_value == 130
 

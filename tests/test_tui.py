@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, Input, ProgressBar, SelectionList
 
-from helpers import TrainingHold, text_of, tiny, wait_for
+from helpers import TrainingHold, last_event_of_the_run, text_of, tiny, wait_for
 from regtui.engine import live_run
 from regtui.events import Step, read_events
 from regtui.sources import FollowSource
@@ -195,8 +195,7 @@ async def test_quit_while_training_stops_the_run_first(runs_dir: Path,
         assert isinstance(app.screen, ConfirmQuit)  # a run in progress asks first
         await pilot.press("y")
         await wait_for(pilot, lambda: not app.is_running)
-    (run_dir,) = runs_dir.iterdir()
-    final = read_events(run_dir / "events.jsonl")[-1]
+    final = last_event_of_the_run(runs_dir)
     assert final.type == "run_finished" and final.status == "stopped"
     assert app.return_value == 0
 
