@@ -170,11 +170,11 @@ class DiskSource(_WatchingSource):
         return (f"cannot read {self._follower.path}: {error}", True) if error else None
 
     def writer_gone(self) -> bool:
-        if not self._started or self._finished:
+        if self._finished:
             return False
-        if self.kind == "replay":
-            return self._read_all.is_set()
-        return not is_alive(self._run_dir)
+        if self.kind == "replay":  # read to the end without run_finished: interrupted,
+            return self._read_all.is_set()  # started or not (killed while loading data)
+        return self._started and not is_alive(self._run_dir)
 
 
 class FollowSource(DiskSource):

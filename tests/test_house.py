@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import HANG_SECONDS, modules_imported_by, tiny, wait_for
+from helpers import HANG_SECONDS, modules_imported_by, text_of, tiny, wait_for
 from regtui import train
 from regtui.events import Epoch, RunFinished, RunStarted, Step, to_json
 from regtui.rundir import (RunData, RunDirError, RunStore, delete_run, fold_summary,
@@ -220,3 +220,16 @@ def test_a_summary_is_trusted_only_while_events_jsonl_is_what_it_was_made_from(
     assert listed == fold_summary(run_dir) and listed["status"] == "interrupted"
     (run_dir / "events.jsonl").write_bytes(b"")
     assert load_summary(run_dir)["epochs_completed"] == 0
+
+
+async def test_a_run_killed_while_loading_data_shows_as_interrupted(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path, "early", '[data]\ndataset = "digits"\n[train]\nepochs = 7\n')
+    store.close()  # its process died before run_started: no event at all
+    run = RunData.load(store.path)
+    assert (run.summary["dataset"], run.summary["epochs_planned"]) == ("digits", 7)
+    (listed,) = list_runs(tmp_path)
+    assert (listed.status, listed.summary["dataset"]) == ("interrupted", "digits")
+    app = RegtuiApp(tmp_path, source=ReplaySource.from_dir(store.path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "interrupted" in text_of(app.monitor.query_one("#status")))
+        assert "waiting" not in text_of(app.monitor.query_one("#status"))

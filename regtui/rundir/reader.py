@@ -7,6 +7,7 @@ runs dir (an archive mount) can be listed and exported.
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -43,6 +44,17 @@ def _resolve_status(summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return summary
 
 
+def _fill_from_config(summary: dict[str, Any], config_toml: str) -> None:
+    """The dataset, model and planned epochs of a run with no run_started event, from its
+    config.toml (nothing if that cannot be read)."""
+    try:
+        config = from_recorded(tomllib.loads(config_toml))
+    except (tomllib.TOMLDecodeError, ValueError):
+        return
+    summary.update(dataset=config.data.dataset, model=config.model.name,
+                   epochs_planned=config.train.epochs)
+
+
 def _read(run_dir: Path) -> tuple[EventLog, SummaryBuilder]:
     """The run's events and their fold; raises RunDirError when events.jsonl cannot be
     read or holds lines but not one readable event."""
@@ -74,7 +86,17 @@ def fold_summary(run_dir: Path) -> dict[str, Any]:
     Lines that are not readable events are skipped and counted (`unreadable_lines`);
     raises RunDirError when the file cannot be read at all."""
     _, builder = _read(run_dir)
-    return _resolve_status(builder.to_dict(), run_dir)
+    summary = _resolve_status(builder.to_dict(), run_dir)
+    if builder.started is None:  # killed while loading data: config.toml still says
+        _fill_from_config(summary, _config_text(run_dir))
+    return summary
+
+
+def _config_text(run_dir: Path) -> str:
+    try:
+        return (run_dir / CONFIG_NAME).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 # The fields of summary.json that readers use, with their types: a summary.json that does
@@ -218,11 +240,10 @@ class RunData:
             log, builder = _read(run_dir)
         except RunDirError as error:
             raise RunDirError(f"{run_dir.name}: {error}") from None
-        try:
-            config = (run_dir / CONFIG_NAME).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            config = ""
+        config = _config_text(run_dir)
         summary = _resolve_status(builder.to_dict(), run_dir)
+        if builder.started is None:  # killed while loading data: config.toml still says
+            _fill_from_config(summary, config)
         return cls(run_dir, summary, epoch_events(log.events), log.events, config)
 
     @property

@@ -66,8 +66,12 @@ class StatusLine(LivePanel):
         if started is None:
             if failure is not None:
                 text = Text("could not start: ", "bold red")
-                text.append(failure.splitlines()[0] if failure else "")
+                text.append(safe_text(failure.splitlines()[0]) if failure else "")
                 text.append("\nn: back to Setup with these choices   q: quit", "dim")
+            elif override is not None:  # its process ended before the run had started
+                text = Text(safe_text(shown_path(run_dir) if run_dir else ""), "bold")
+                text.append(f"  {override}", STATUS_STYLE.get(override.split()[0], ""))
+                text.append(" before its first event: no epoch to show", "dim")
             else:
                 text = Text("waiting for the run to start: loading data and building the "
                             "model…")
