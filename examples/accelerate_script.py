@@ -1,6 +1,6 @@
 """An Accelerate training script on MNIST IDX files, written as a regtui run by RegtuiTracker.
 
-    python examples/accelerate_script.py /work/shared/data/mnist-t10k --epochs 3
+    python examples/accelerate_script.py MNIST_DIR --epochs 3
     accelerate launch examples/accelerate_script.py ...   # several processes: rank 0 writes
 
 regtui needs `log_with=RegtuiTracker(...)`, `init_trackers` with the config, and
@@ -10,26 +10,19 @@ Needs Accelerate: pip install 'regtui[accelerate]'.
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 from accelerate import Accelerator
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from mnist_idx import load
+from mnist_idx import example_arguments, load
 from plain_loop import build
 from regtui.integrations.accelerate import RegtuiTracker
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", help="folder with *images-idx3-ubyte[.gz] and labels")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--limit", type=int, default=0, help="use this many images (0 = all)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser = example_arguments(__doc__.splitlines()[0], epochs=3)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--runs-dir", default=None, help="default: $REGTUI_RUNS_DIR or ./runs")
     args = parser.parse_args(argv)
 
     torch.manual_seed(0)

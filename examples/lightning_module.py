@@ -1,6 +1,6 @@
 """A LightningModule on MNIST IDX files, written as a regtui run by RegtuiLogger.
 
-    python examples/lightning_module.py /work/shared/data/mnist-t10k --epochs 3
+    python examples/lightning_module.py MNIST_DIR --epochs 3
     regtui watch            # from another terminal
 
 Everything regtui needs is the logger: `Trainer(logger=RegtuiLogger(num_classes=10))`.
@@ -11,14 +11,12 @@ Needs Lightning: pip install 'regtui[lightning]'.
 
 from __future__ import annotations
 
-import argparse
-
 import lightning.pytorch as pl
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from mnist_idx import load
+from mnist_idx import example_arguments, load
 from plain_loop import build
 from regtui.integrations.lightning import RegtuiLogger
 
@@ -49,12 +47,7 @@ class Classifier(pl.LightningModule):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", help="folder with *images-idx3-ubyte[.gz] and labels")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--limit", type=int, default=0, help="use this many images (0 = all)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--runs-dir", default=None, help="default: $REGTUI_RUNS_DIR or ./runs")
+    parser = example_arguments(__doc__.splitlines()[0], epochs=3)
     args = parser.parse_args(argv)
 
     pl.seed_everything(0, verbose=False)

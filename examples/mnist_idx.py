@@ -1,17 +1,30 @@
 """MNIST-style IDX files from a folder, as tensors: shared by the examples.
 
 Looks for `*images-idx3-ubyte` and `*labels-idx1-ubyte` (gzipped or not; train- or
-t10k-), e.g. /work/shared/data/mnist-t10k/ or torchvision's <root>/MNIST/raw/.
+t10k-), e.g. a folder holding MNIST's t10k files, or torchvision's <root>/MNIST/raw/.
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import struct
 import sys
 from pathlib import Path
 
 import torch
+
+
+def example_arguments(description: str, epochs: int) -> argparse.ArgumentParser:
+    """The arguments every example takes: the data folder, epochs, a size limit, the batch
+    size and the runs dir; an example adds its own."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("data_dir", help="folder with *images-idx3-ubyte[.gz] and labels")
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--limit", type=int, default=0, help="use this many images (0 = all)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--runs-dir", default=None, help="default: $REGTUI_RUNS_DIR or ./runs")
+    return parser
 
 
 def read_idx(path: Path) -> torch.Tensor:

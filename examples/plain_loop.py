@@ -1,6 +1,6 @@
 """A plain PyTorch loop on MNIST IDX files, written as a regtui run: two lines of regtui.
 
-    python examples/plain_loop.py /work/shared/data/mnist-t10k --epochs 5
+    python examples/plain_loop.py MNIST_DIR --epochs 5
     regtui watch            # from another terminal: live curves and alerts
     regtui runs             # afterwards: the run listed with regtui's own
 
@@ -10,13 +10,11 @@ CNN trains in well under a minute on 2 CPU cores.
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 from torch import nn
 
 import regtui
-from mnist_idx import load
+from mnist_idx import example_arguments, load
 
 
 def build(hidden: int, dropout: float, classes: int) -> nn.Module:
@@ -29,14 +27,9 @@ def build(hidden: int, dropout: float, classes: int) -> nn.Module:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", help="folder with *images-idx3-ubyte[.gz] and labels")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--limit", type=int, default=0, help="use this many images (0 = all)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser = example_arguments(__doc__.splitlines()[0], epochs=5)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--dropout", type=float, default=0.2)
-    parser.add_argument("--runs-dir", default=None, help="default: $REGTUI_RUNS_DIR or ./runs")
     args = parser.parse_args(argv)
 
     torch.manual_seed(0)
