@@ -238,7 +238,7 @@ def _accepted(meta: Mapping[str, Any], hint: Any) -> str:
     if choices:
         words = ", ".join(f"`{choice}`" for choice in choices)
         numbers = low is not None or high is not None
-        return f"{words} or a number in {_interval(meta)}" if numbers else words
+        return f"{words} or a number in {config.interval_text(meta)}" if numbers else words
     base = hint
     if typing.get_origin(hint) is tuple:
         base = typing.get_args(hint)[0]
@@ -249,15 +249,7 @@ def _accepted(meta: Mapping[str, Any], hint: Any) -> str:
     if low is None and high is None:
         return "any integer" if base is int else "any number" if base is float \
             else "see description"
-    return _interval(meta)
-
-
-def _interval(meta: Mapping[str, Any]) -> str:
-    low, high = meta.get("low"), meta.get("high")
-    # An unbounded end is open: [0, inf) takes every number from 0 up.
-    left = "(" if meta.get("low_open") or low is None else "["
-    right = ")" if meta.get("high_open") or high is None else "]"
-    return f"{left}{config.bound_text(low, '-inf')}, {config.bound_text(high, 'inf')}{right}"
+    return config.interval_text(meta)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from regtui.config.fields import (  # noqa: F401 - the package is the interface
     AlertsConfig, ALERT_LEVELS, WEBHOOK_URL, check_webhook_urls, MonitorConfig,
     NotifyConfig, RunConfig, SECTIONS, PRIVATE)
 from regtui.config.checks import (  # noqa: F401 - the package is the interface
-    bound_text, check_value, check_layer, merge, build, from_recorded, uses_batch_norm)
+    bound_text, interval_text, check_value, check_layer, merge, build, from_recorded,
+    uses_batch_norm)
 from regtui.config.files import (  # noqa: F401 - the package is the interface
     parse_assignment, layer_from_assignments, read_toml, load_file, to_dict, to_toml,
     toml_value, describe_fields)

@@ -28,11 +28,17 @@ def _accepted(meta: Mapping[str, Any], hint: Any) -> str:
 
 
 def _numeric_range(meta: Mapping[str, Any], kind: str) -> str:
-    low, high = meta["low"], meta["high"]
+    return f"{kind} in {interval_text(meta)}"
+
+
+def interval_text(meta: Mapping[str, Any]) -> str:
+    """A setting's accepted range as an interval, e.g. `[0, 1)` or `(0, inf)`, for error
+    messages and docs/configuration.md alike."""
+    low, high = meta.get("low"), meta.get("high")
     # An unbounded end is open: [0, inf) takes every number from 0 up.
-    left = "(" if meta["low_open"] or low is None else "["
-    right = ")" if meta["high_open"] or high is None else "]"
-    return f"{kind} in {left}{bound_text(low, '-inf')}, {bound_text(high, 'inf')}{right}"
+    left = "(" if meta.get("low_open") or low is None else "["
+    right = ")" if meta.get("high_open") or high is None else "]"
+    return f"{left}{bound_text(low, '-inf')}, {bound_text(high, 'inf')}{right}"
 
 
 def bound_text(value: float | None, unbounded: str) -> str:
