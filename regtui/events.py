@@ -16,7 +16,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar
 
 SCHEMA_VERSION = 1
 
@@ -356,13 +356,6 @@ def from_json(line: str) -> Event | None:
         return _parse(line)
     except BadEvent:
         return None
-
-
-def parse_lines(lines: Iterable[str]) -> Iterator[Event]:
-    for line in lines:
-        event = from_json(line) if line.strip() else None
-        if event is not None:
-            yield event
 
 
 @dataclass

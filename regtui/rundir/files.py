@@ -84,11 +84,3 @@ class AppendFile:
         if self._descriptor >= 0:
             descriptor, self._descriptor = self._descriptor, -1
             os.close(descriptor)
-
-
-def open_append(path: Path):
-    """A text handle appending to `path`, refusing to follow a symbolic link there (for
-    appends that need no whole-record guarantee; events.jsonl uses AppendFile)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT |
-                         getattr(os, "O_NOFOLLOW", 0), 0o644)
-    return os.fdopen(descriptor, "a", encoding="utf-8")

@@ -189,9 +189,6 @@ class RunStore:
         except OSError:
             pass
 
-    def write_summary(self) -> None:
-        self._guard(self._write_summary)
-
     def _write_summary(self) -> None:
         summary = jsonable(self._builder.to_dict())
         # What events.jsonl held when this summary was made: a reader trusts summary.json
